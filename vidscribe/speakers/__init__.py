@@ -1,0 +1,1 @@
+"""Speaker embeddings: pluggable encoders, voice profiles and matching."""

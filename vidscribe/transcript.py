@@ -1,0 +1,96 @@
+"""Plain data passed between stages: small, picklable, and independent of any model library.
+
+Why dataclasses and not model objects: these are what Prefect persists as cached task results, and what
+tests compare; they must survive a library upgrade and stay cheap to pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    """One faster-whisper segment with the quality figures Whisper reports for it."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[AsrSegment, ...]
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of time in which one (anonymous) speaker talks."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Who speaks when. `skipped` says the monologue fast-path produced it without running pyannote."""
+
+    turns: tuple[Turn, ...]
+    skipped: bool = False
+    reason: str = ""
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted({t.speaker for t in self.turns})
+
+
+@dataclass(frozen=True)
+class SpeakerName:
+    """The name given to an anonymous diarization label, with the cosine that earned it."""
+
+    label: str
+    name: str
+    confidence: float
+    known: bool
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A retrieval-sized piece of transcript, attributed to one speaker."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str
+    speaker_confidence: float
+    avg_logprob: float
+    no_speech_prob: float
+    words: tuple[Word, ...] = field(default=(), compare=False)
