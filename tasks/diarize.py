@@ -1,0 +1,107 @@
+"""Diarization stage: who speaks when, as plain `Turn`s.
+
+Why plain functions: the Prefect task is a thin wrapper around these, and tests run them without Prefect.
+The pipeline is loaded once per process (`vidscribe.model_registry`) and always gets the decoded waveform in
+memory, never a path, so pyannote does no audio decoding of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+from pyannote.audio import Pipeline
+from pyannote.core import Annotation
+
+from vidscribe.audio import AudioRef
+from vidscribe.gpu import VramPeak, measure_vram, resolve_device
+from vidscribe.model_registry import models
+from vidscribe.settings import Settings
+from vidscribe.stage_task import stage_task
+from vidscribe.transcript import Diarization, Turn
+
+SETTINGS_FIELDS = ("diarization_pipeline", "device")
+
+
+class ModelAccessError(RuntimeError):
+    """A model could not be fetched; the message says how to get access (and never shows the token)."""
+
+
+def _is_local(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or Path(name).is_absolute() or Path(name).exists()
+
+
+def _access_error(name: str, token: str | None, exc: Exception | None) -> ModelAccessError:
+    detail = f" ({type(exc).__name__}: {exc})" if exc else ""
+    if token:
+        detail = detail.replace(token, "<HF_TOKEN>")
+    return ModelAccessError(
+        f"cannot load diarization pipeline '{name}' from the Hugging Face hub{detail}. "
+        f"If it is gated, accept its user conditions at https://hf.co/{name} (and at the model pages it "
+        f"names) with your account, then set HF_TOKEN to a read token of that account "
+        f"(HF_TOKEN is {'set' if token else 'not set'}). Without the hub, use the offline profile: "
+        f"`vidscribe models prepare` and VIDSCRIBE_PROFILE=offline."
+    )
+
+
+def _load(name: str, token: str | None) -> Pipeline:
+    if _is_local(name):
+        if not Path(name).exists():
+            raise FileNotFoundError(f"{name}: no such pipeline config; run `vidscribe models prepare`")
+        return Pipeline.from_pretrained(name)
+    try:
+        pipeline = Pipeline.from_pretrained(name, token=token)
+    except (HfHubHTTPError, LocalEntryNotFoundError) as exc:
+        raise _access_error(name, token, exc) from None  # the chained error could carry request details
+    if pipeline is None:  # pyannote returns None when the hub refuses the download
+        raise _access_error(name, token, None)
+    return pipeline
+
+
+def load_diarization_pipeline(settings: Settings) -> Pipeline:
+    """The pyannote pipeline named by `settings.diarization_pipeline` (hub name or local config.yaml), on
+    the configured device, loaded once per process; batch sizes follow the current settings."""
+    name = str(settings.diarization_pipeline)
+    device = resolve_device(settings.device)
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+
+    def loader() -> Pipeline:
+        return _load(name, token).to(torch.device(device))
+
+    pipeline = models.get("diarize", name, device, "float32", loader)
+    pipeline.embedding_batch_size = settings.embedding_batch_size
+    pipeline.segmentation_batch_size = settings.segmentation_batch_size
+    return pipeline
+
+
+def _annotation(output: object) -> Annotation:
+    """pyannote 4 returns a `DiarizeOutput`; older versions (and `legacy=True`) an `Annotation`."""
+    return output if isinstance(output, Annotation) else output.speaker_diarization
+
+
+def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
+    """Speaker turns of `audio`, sorted by start, with pyannote's labels (SPEAKER_00, ...)."""
+    pipeline = load_diarization_pipeline(settings)
+    waveform = torch.from_numpy(np.array(audio.load(), dtype=np.float32)).unsqueeze(0)
+    with torch.inference_mode():
+        output = pipeline({"waveform": waveform, "sample_rate": audio.sample_rate}, num_speakers=num_speakers)
+    turns = sorted(
+        (Turn(start=seg.start, end=seg.end, speaker=str(label))
+         for seg, _, label in _annotation(output).itertracks(yield_label=True)),
+        key=lambda t: (t.start, t.end, t.speaker),
+    )
+    return Diarization(turns=tuple(turns))
+
+
+def diarize_measured(
+    audio: AudioRef, settings: Settings, num_speakers: int | None = None
+) -> tuple[Diarization, VramPeak]:
+    """`diarize` plus the peak VRAM it allocated (None on CPU), for the stage's report."""
+    with measure_vram(resolve_device(settings.device)) as peak:
+        result = diarize(audio, settings, num_speakers)
+    return result, peak
+
+
+diarize_task = stage_task("diarize", SETTINGS_FIELDS)(diarize)

@@ -1,0 +1,57 @@
+"""Embed: sentence-transformers vectors for segments (and for search queries, with the same model).
+
+Why normalised vectors: pgvector's cosine distance then equals 1 - dot product, and scores are comparable
+across videos and queries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from vidscribe.gpu import resolve_device
+from vidscribe.model_registry import models
+from vidscribe.settings import Settings
+from vidscribe.stage_task import stage_task
+from vidscribe.transcript import Segment
+
+SETTINGS_FIELDS = ("text_embedding_model", "text_embedding_dim")
+
+
+class EmbeddingDimensionError(ValueError):
+    """The embedding model's output does not fit the database's vector column."""
+
+
+def load_text_model(settings: Settings) -> SentenceTransformer:
+    device = resolve_device(settings.device)
+
+    def load() -> SentenceTransformer:
+        model = SentenceTransformer(settings.text_embedding_model, device=device,
+                                    cache_folder=str(settings.models_dir / "sentence-transformers"))
+        dim = model.get_sentence_embedding_dimension()
+        if dim != settings.text_embedding_dim:
+            raise EmbeddingDimensionError(
+                f"VIDSCRIBE_TEXT_EMBEDDING_MODEL={settings.text_embedding_model} gives {dim}-d vectors but "
+                f"VIDSCRIBE_TEXT_EMBEDDING_DIM is {settings.text_embedding_dim}; set them to match"
+            )
+        return model
+
+    return models.get("embed", settings.text_embedding_model, device, "float32", load)
+
+
+def embed_texts(texts: list[str], settings: Settings) -> np.ndarray:
+    """(len(texts), dim) float32 unit vectors, encoded in batches of `text_embedding_batch_size`."""
+    if not texts:
+        return np.zeros((0, settings.text_embedding_dim), dtype=np.float32)
+    model = load_text_model(settings)
+    vectors = model.encode(texts, batch_size=settings.text_embedding_batch_size,
+                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    return vectors.astype(np.float32, copy=False)
+
+
+def embed_segments(segments: list[Segment], settings: Settings) -> np.ndarray:
+    """The stage: one vector per segment, in segment order."""
+    return embed_texts([s.text for s in segments], settings)
+
+
+embed_task = stage_task("embed", SETTINGS_FIELDS)(embed_segments)

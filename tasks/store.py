@@ -1,0 +1,26 @@
+"""Store: write the video and its segments in one transaction (replacing any earlier transcript)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidscribe.db import VideoInfo, get_engine, store_video
+from vidscribe.settings import Settings
+from vidscribe.stage_task import retryable_task
+from vidscribe.transcript import Segment, SpeakerName
+
+
+def store(
+    info: VideoInfo,
+    segments: list[Segment],
+    vectors: np.ndarray,
+    names: dict[str, SpeakerName],
+    stage_seconds: dict[str, float],
+    audio_sha256: str,
+    settings: Settings,
+) -> int:
+    speakers = {label: {"name": n.name, "confidence": n.confidence, "known": n.known} for label, n in names.items()}
+    return store_video(get_engine(settings), info, segments, vectors, speakers, stage_seconds, audio_sha256)
+
+
+store_task = retryable_task(store, "store")

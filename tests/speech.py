@@ -1,0 +1,85 @@
+"""Synthetic speech with known speaker turns, made with espeak-ng (real audio, exact references).
+
+Voices `en-us+m3` and `en-us+f4` are ones speaker models tell apart (see ../shared/ENVIRONMENT.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from vidscribe.audio import SAMPLE_RATE, decode_to_array
+
+ALICE_VOICE = "en-us+m3"
+BOB_VOICE = "en-us+f4"
+GAP_SECONDS = 0.6
+
+DIALOGUE = [
+    ("Alice", "Welcome back to the show. Today we are talking about growing tomatoes on a small balcony."),
+    ("Bob", "Thanks for having me. I started with three plants in large buckets last spring."),
+    ("Alice", "How much sunlight do they need to produce a good harvest in the summer?"),
+    ("Bob", "At least six hours of direct sun every day, otherwise the fruit stays small and green."),
+    ("Alice", "And what about watering? Many listeners ask whether they should water every morning."),
+    ("Bob", "Water deeply twice a week, and put mulch on the soil so it does not dry out."),
+    ("Alice", "Our producer mentioned a problem with blossom end rot on her plants last year."),
+    ("Bob", "That usually comes from uneven watering, and sometimes from a lack of calcium in the soil."),
+    ("Alice", "That is really useful advice. Thank you so much for joining us today on the podcast."),
+]
+ALICE_REFERENCES = [
+    "The quick brown fox jumps over the lazy dog near the river bank in the early morning.",
+    "Please remember to bring your notebook and two pencils to the meeting on Thursday afternoon.",
+    "Mountains in the north are covered with snow for most of the year, even in late spring.",
+]
+MONOLOGUE = [
+    "In this episode I want to explain how a steam engine turns heat into motion.",
+    "Water is boiled in a closed vessel, and the pressure of the steam pushes a piston.",
+    "The piston is connected to a crank, which turns the back and forth movement into rotation.",
+    "Early engines wasted most of their fuel, because the cylinder was cooled after every stroke.",
+    "James Watt added a separate condenser, and the efficiency of the engine improved a great deal.",
+    "That single idea helped to power the factories and railways of the industrial revolution.",
+]
+
+
+@dataclass(frozen=True)
+class Voices:
+    dialogue: Path
+    dialogue_turns: list[tuple[float, float, str]]  # (start, end, reference speaker)
+    monologue: Path
+    alice_references: list[Path]
+
+
+def speak(text: str, voice: str) -> np.ndarray:
+    """Speak `text` with an espeak-ng voice; 16 kHz mono float32."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as wav:
+        subprocess.run(["espeak-ng", "-v", voice, "-w", wav.name, text], check=True, capture_output=True)
+        return decode_to_array(Path(wav.name))
+
+
+def concatenate(parts: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    """Join utterances with short pauses; return the audio and each utterance's (start, end, speaker)."""
+    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    pieces, turns, t = [gap], [], GAP_SECONDS
+    for speaker, samples in parts:
+        turns.append((t, t + len(samples) / SAMPLE_RATE, speaker))
+        pieces += [samples, gap]
+        t += (len(samples) + len(gap)) / SAMPLE_RATE
+    return np.concatenate(pieces), turns
+
+
+def build_voices(folder: Path) -> Voices:
+    voice_of = {"Alice": ALICE_VOICE, "Bob": BOB_VOICE}
+    dialogue, turns = concatenate([(who, speak(text, voice_of[who])) for who, text in DIALOGUE])
+    sf.write(folder / "dialogue.wav", dialogue, SAMPLE_RATE)
+    monologue, _ = concatenate([("Alice", speak(text, ALICE_VOICE)) for text in MONOLOGUE])
+    sf.write(folder / "monologue.wav", monologue, SAMPLE_RATE)
+    references = []
+    for i, text in enumerate(ALICE_REFERENCES):
+        path = folder / f"alice-{i}.wav"
+        sf.write(path, speak(text, ALICE_VOICE), SAMPLE_RATE)
+        references.append(path)
+    return Voices(folder / "dialogue.wav", turns, folder / "monologue.wav", references)

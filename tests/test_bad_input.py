@@ -1,0 +1,71 @@
+"""Bad input: a clear error naming the input, the video recorded as failed, nothing stored half-way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from flows.ingest import ingest_video
+from tasks.fetch import local_info
+from vidscribe.audio import BadInputError
+from vidscribe.db import get_engine, get_video, segment_count
+from vidscribe.settings import SettingsError, load_settings
+
+
+@pytest.fixture()
+def bad_files(tmp_path: Path) -> dict[str, Path]:
+    text = tmp_path / "notes.mp3"
+    text.write_text("this is not audio at all\n" * 20)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16_000 * 3, dtype=np.float32), 16_000)
+    return {"not audio": text, "empty": empty, "silent": silent}
+
+
+@pytest.mark.parametrize("kind, message", [("not audio", "not a readable audio"), ("empty", "empty"),
+                                           ("silent", "silent")])
+def test_bad_media_fails_cleanly(settings, prefect_api, bad_files, kind, message):
+    engine = get_engine(settings)
+    segments_before = segment_count(engine)
+    path = bad_files[kind]
+    with pytest.raises(BadInputError) as error:
+        ingest_video(str(path))
+    assert str(path) in str(error.value) and message in str(error.value)
+    video = get_video(engine, local_info(path).source_id)
+    assert video is not None and video.status == "failed" and message in video.error
+    assert video.attempts == 1  # bad input is not retried
+    assert segment_count(engine) == segments_before
+
+
+def test_missing_file_names_the_path(settings, prefect_api, tmp_path):
+    missing = tmp_path / "nope.wav"
+    with pytest.raises(BadInputError, match="nope.wav: no such file"):
+        ingest_video(str(missing))
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "vidscribe", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_bad_setting_stops_the_start_naming_it():
+    with pytest.raises(SettingsError, match="VIDSCRIBE_EMBEDDING_BATCH_SIZE"):
+        load_settings(embedding_batch_size=0)
+    result = run_cli("voices", "list", env={"VIDSCRIBE_DEVICE": "tpu"})
+    assert result.returncode == 2
+    assert "VIDSCRIBE_DEVICE" in result.stdout + result.stderr
+
+
+def test_unreachable_database_is_a_clear_cli_error(tmp_path):
+    result = run_cli("voices", "list", env={"DATABASE_URL": "postgresql://me:hunter2@127.0.0.1:1/archive"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "127.0.0.1:1" in output and "hunter2" not in output

@@ -1,0 +1,5 @@
+"""`python -m vidscribe` runs the CLI."""
+
+from vidscribe.cli import app
+
+app()

@@ -1,0 +1,154 @@
+"""Engines for the transcript database, with the schema migrated to head before first use.
+
+Why here and not at import: the database is either DATABASE_URL or an embedded PostgreSQL (pgserver, with
+pgvector) that lives in `settings.pg_dir` and keeps running after this process exits, so that every
+Prefect worker process shares one server; which one is decided from settings at run time.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pgserver
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+
+from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
+from vidscribe.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
+#: Any constant: serialises concurrent first-time migrations of several worker processes.
+_MIGRATION_LOCK_ID = 0x76696473
+
+_engines: dict[str, Engine] = {}
+_migrated: set[tuple[str, int]] = set()
+_lock = threading.Lock()
+
+
+def database_url(settings: Settings) -> URL:
+    """DATABASE_URL when set, else the URI of the embedded server (started if needed), for psycopg 3."""
+    if settings.database_url is not None:
+        url = make_url(settings.database_url.get_secret_value())
+    else:
+        url = make_url(_embedded_server(settings.pg_dir).get_uri())
+    return _with_psycopg(url)
+
+
+def _embedded_server(pg_dir: Path) -> pgserver.PostgresServer:
+    """Start (or join) the embedded server; cleanup_mode=None keeps it running for the next process."""
+    try:
+        pg_dir.parent.mkdir(parents=True, exist_ok=True)
+        return pgserver.get_server(pg_dir, cleanup_mode=None)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DatabaseUnavailableError(
+            f"the embedded PostgreSQL in {pg_dir} did not start ({exc}); see {pg_dir / 'log'}, "
+            f"or set DATABASE_URL to use another server"
+        ) from exc
+
+
+def _with_psycopg(url: URL) -> URL:
+    """Accept plain `postgresql://` URLs; SQLAlchemy would otherwise pick psycopg2, which is not installed."""
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _key(url: URL) -> str:
+    """Cache key: the full URL, password included, so two logins to one server get separate engines."""
+    return url.render_as_string(hide_password=False)
+
+
+def describe(url: URL) -> str:
+    """Where a URL points, for messages: host, port and database, never the user's password."""
+    host = url.host or f"socket {url.query.get('host', 'default')}"
+    port = f":{url.port}" if url.port else ""
+    return f"{host}{port}/{url.database or ''}"
+
+
+def get_engine(settings: Settings) -> Engine:
+    """The process's engine for the configured database, its schema migrated for this embedding dimension."""
+    url = database_url(settings)
+    key = _key(url)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = create_engine(
+                url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+            )
+            _engines[key] = engine
+    assert settings.text_embedding_dim is not None  # filled by the settings profile
+    ensure_schema(engine, settings.text_embedding_dim)
+    return engine
+
+
+def ensure_schema(engine: Engine, embedding_dim: int) -> None:
+    """Migrate to head once per process, URL and dimension; check the stored dimension matches."""
+    key = (_key(engine.url), embedding_dim)
+    if key in _migrated:
+        return
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["embedding_dim"] = embedding_dim
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            stored = conn.execute(text(
+                "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'segments'::regclass AND attname = 'embedding'"
+            )).scalar_one()
+    except OperationalError as exc:
+        raise _unavailable(engine.url, exc) from None
+    if stored != embedding_dim:
+        raise SchemaMismatchError(
+            f"the database at {describe(engine.url)} stores {stored}-dimensional text embeddings, but "
+            f"text_embedding_dim is {embedding_dim}; use a new database (another DATABASE_URL or data_dir) "
+            f"or the text embedding model the database was built with"
+        )
+    _migrated.add(key)
+
+
+def _unavailable(url: URL, exc: OperationalError) -> DatabaseUnavailableError:
+    """A one-line reason from the driver, scrubbed of the password in case the driver echoes it."""
+    lines = str(exc.orig or exc).strip().splitlines()
+    reason = lines[0] if lines else "unknown error"
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    hint = "check DATABASE_URL" if url.host else "the embedded server may have stopped; run the command again"
+    return DatabaseUnavailableError(f"cannot reach PostgreSQL at {describe(url)}: {reason}; {hint}")
+
+
+def stop_embedded_server(settings: Settings) -> None:
+    """Stop the embedded server of `settings.pg_dir` (tests, `vidscribe db stop`); engines on it are dropped."""
+    pg_dir = settings.pg_dir.expanduser().resolve()
+    if not (pg_dir / "postmaster.pid").exists():
+        return
+    server = _embedded_server(pg_dir)
+    key = _key(_with_psycopg(make_url(server.get_uri())))
+    with _lock:
+        engine = _engines.pop(key, None)
+        if engine is not None:
+            engine.dispose()
+        _migrated.difference_update({done for done in _migrated if done[0] == key})
+    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=server.system_user)
+    # pgserver keeps one handle per data dir per process, plus an atexit hook that expects it: forget both,
+    # so that a later get_server in this process starts the server afresh instead of returning a dead handle.
+    atexit.unregister(server._cleanup)
+    pgserver.PostgresServer._instances.pop(pg_dir, None)
+
+
+def _dispose_inherited() -> None:
+    """In a forked child, forget the parent's pooled connections without closing the parent's sockets."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_dispose_inherited)

@@ -1,0 +1,192 @@
+"""Writing videos and their segments.
+
+Why one transaction per stored video: a video's segments are replaced as a whole (delete + bulk insert),
+so a retry or a re-run with better models never duplicates rows, and a failure leaves the previous
+transcript searchable instead of a half-written one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from vidscribe.db.models import Channel, Segment, Video
+from vidscribe.transcript import Segment as TranscriptSegment
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the source (yt-dlp or a local file) tells us about a video before it is processed."""
+
+    source_id: str
+    url: str
+    title: str
+    channel_url: str | None = None
+    channel_name: str | None = None
+    published_at: datetime | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """A stored video row, detached from any session (safe to pickle into Prefect results)."""
+
+    id: int
+    source_id: str
+    url: str
+    title: str
+    channel_id: int | None
+    published_at: datetime | None
+    duration: float | None
+    status: str
+    error: str | None
+    attempts: int
+    stage_seconds: dict[str, float]
+    audio_sha256: str | None
+    speakers: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _upsert_channel(conn: Connection, url: str, name: str | None) -> int:
+    stmt = pg_insert(Channel).values(source_url=url, name=name)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Channel.source_url], set_={"name": func.coalesce(stmt.excluded.name, Channel.name)}
+    )
+    return conn.execute(stmt.returning(Channel.id)).scalar_one()
+
+
+def _upsert_video(conn: Connection, info: VideoInfo) -> int:
+    """Insert or refresh metadata; fields the source no longer reports (None) keep their stored value."""
+    channel_id = _upsert_channel(conn, info.channel_url, info.channel_name) if info.channel_url else None
+    stmt = pg_insert(Video).values(
+        source_id=info.source_id,
+        url=info.url,
+        title=info.title,
+        channel_id=channel_id,
+        published_at=info.published_at,
+        duration=info.duration,
+    )
+    new = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Video.source_id],
+        set_={
+            "url": new.url,
+            "title": new.title,
+            "channel_id": func.coalesce(new.channel_id, Video.channel_id),
+            "published_at": func.coalesce(new.published_at, Video.published_at),
+            "duration": func.coalesce(new.duration, Video.duration),
+            "updated_at": func.now(),
+        },
+    )
+    return conn.execute(stmt.returning(Video.id)).scalar_one()
+
+
+def upsert_video(engine: Engine, info: VideoInfo) -> int:
+    """Create the video (status pending) or update its metadata, keeping its status; returns its id."""
+    with engine.begin() as conn:
+        return _upsert_video(conn, info)
+
+
+def mark_running(engine: Engine, video_id: int) -> None:
+    """Record that an attempt started (attempts counts them, to spot videos that keep failing)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Video)
+            .where(Video.id == video_id)
+            .values(status="running", attempts=Video.attempts + 1, updated_at=func.now())
+        )
+
+
+def mark_failed(engine: Engine, video_id: int, error: str) -> None:
+    """Record a failed attempt; the earlier segments, if any, stay searchable."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Video).where(Video.id == video_id).values(status="failed", error=error, updated_at=func.now())
+        )
+
+
+def store_video(
+    engine: Engine,
+    info: VideoInfo,
+    segments: list[TranscriptSegment],
+    embeddings: np.ndarray,
+    speakers: dict[str, dict[str, Any]],
+    stage_seconds: dict[str, float],
+    audio_sha256: str,
+) -> int:
+    """Replace the video's transcript in one transaction and mark it done; returns the video id.
+
+    The embedding dimension is checked by the database column, so a wrong model fails the transaction.
+    """
+    if embeddings.ndim != 2 or embeddings.shape[0] != len(segments):
+        raise ValueError(f"need one embedding row per segment: {len(segments)} segments, embeddings {embeddings.shape}")
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    with engine.begin() as conn:
+        video_id = _upsert_video(conn, info)
+        conn.execute(delete(Segment).where(Segment.video_id == video_id))
+        if segments:
+            conn.execute(
+                insert(Segment),
+                [
+                    {
+                        "video_id": video_id,
+                        "idx": idx,
+                        "start": seg.start,
+                        "end": seg.end,
+                        "text": seg.text,
+                        "speaker": seg.speaker,
+                        "speaker_confidence": seg.speaker_confidence,
+                        "avg_logprob": seg.avg_logprob,
+                        "no_speech_prob": seg.no_speech_prob,
+                        "embedding": vector,
+                    }
+                    for idx, (seg, vector) in enumerate(zip(segments, vectors, strict=True))
+                ],
+            )
+        conn.execute(
+            update(Video)
+            .where(Video.id == video_id)
+            .values(
+                status="done",
+                error=None,
+                speakers=speakers,
+                stage_seconds=stage_seconds,
+                audio_sha256=audio_sha256,
+                updated_at=func.now(),
+            )
+        )
+    return video_id
+
+
+def segment_count(engine: Engine, video_id: int | None = None) -> int:
+    """Number of stored segments, of one video or of all."""
+    stmt = select(func.count()).select_from(Segment)
+    if video_id is not None:
+        stmt = stmt.where(Segment.video_id == video_id)
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar_one()
+
+
+def video_segments(engine: Engine, video_id: int) -> list[TranscriptSegment]:
+    """A stored video's segments in spoken order (without words, which are not stored)."""
+    stmt = (
+        select(Segment.start, Segment.end, Segment.text, Segment.speaker, Segment.speaker_confidence,
+               Segment.avg_logprob, Segment.no_speech_prob)
+        .where(Segment.video_id == video_id)
+        .order_by(Segment.idx)
+    )
+    with engine.connect() as conn:
+        return [TranscriptSegment(**row) for row in conn.execute(stmt).mappings()]
+
+
+def get_video(engine: Engine, source_id: str) -> VideoRecord | None:
+    """The stored video with this source id, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(Video.__table__).where(Video.source_id == source_id)).mappings().first()
+    return VideoRecord(**row) if row is not None else None
