@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     segment_max_seconds: float = Field(30.0, gt=1)
     segment_max_chars: int = Field(600, ge=40)
     segment_pause_seconds: float = Field(1.5, gt=0)
+    segment_min_turn_seconds: float = Field(1.0, ge=0, description="shorter speaker runs join their neighbour")
 
     # Text embeddings
     text_embedding_model: str | None = None

@@ -102,7 +102,8 @@ class OnnxSpeakerEncoder:
         self.batch_size = batch_size
         self.fbank = FbankSpec.for_model(model_path)
         self.session = ort.InferenceSession(str(model_path), providers=_providers(device))
-        digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:12]
+        # the features are part of the embedding space, so they are part of its key
+        digest = hashlib.sha256(model_path.read_bytes() + self.fbank.to_json().encode()).hexdigest()[:12]
         self.key = f"onnx:{model_path.name}:{digest}"
         self.dim = self._output_dim()
 
@@ -111,7 +112,8 @@ class OnnxSpeakerEncoder:
         width = self.session.get_outputs()[0].shape[-1]
         if isinstance(width, int):
             return width
-        return int(self._run([self.fbank.compute(np.zeros(self.fbank.sample_rate, np.float32))]).shape[-1])
+        noise = np.random.default_rng(0).standard_normal(self.fbank.sample_rate).astype(np.float32) * 0.1
+        return int(self._run([self.fbank.compute(noise)]).shape[-1])
 
     def _run(self, feats: list[torch.Tensor]) -> np.ndarray:
         """Embed equally long feature sequences in one batch."""
