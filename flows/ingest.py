@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from prefect import flow, get_run_logger
+from sqlalchemy import Engine
 
 from tasks.decode import decode_task
 from tasks.diarize import diarize_task
@@ -19,7 +20,7 @@ from tasks.monologue import monologue_task
 from tasks.segments import segments_task
 from tasks.store import store_task
 from tasks.transcribe import transcribe_task
-from vidscribe.db import get_engine, list_profiles, mark_failed, mark_running, upsert_video
+from vidscribe.db import VideoInfo, get_engine, list_profiles, mark_failed, mark_running, upsert_video
 from vidscribe.settings import get_settings
 from vidscribe.timing import StageClock
 
@@ -34,21 +35,30 @@ class IngestResult:
     speakers: list[str]
     diarization: str
     stage_seconds: dict[str, float]
+    diarization_peak_vram_mib: float | None
+
+
+def _start_attempt(engine: Engine, info: VideoInfo) -> int:
+    video_id = upsert_video(engine, info)
+    mark_running(engine, video_id)
+    return video_id
 
 
 @flow(name="ingest-video", flow_run_name="{source}")
-def ingest_video(source: str) -> IngestResult:
-    """Fetch, decode, transcribe, diarize (unless a monologue), name speakers, segment, embed and store."""
+def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
+    """Fetch, decode, transcribe, diarize (unless a monologue), name speakers, segment, embed and store.
+
+    `video` is the metadata a backfill already enumerated; with it, even a failed download is recorded.
+    """
     settings = get_settings()
-    logger = get_run_logger()
     clock = StageClock()
     engine = get_engine(settings)
-
-    with clock.stage("fetch"):
-        fetched = fetch_task(source, settings)
-    video_id = upsert_video(engine, fetched.info)
-    mark_running(engine, video_id)
+    video_id = _start_attempt(engine, video) if video else None
     try:
+        with clock.stage("fetch"):
+            fetched = fetch_task(source, settings, video)
+        if video_id is None:
+            video_id = _start_attempt(engine, fetched.info)
         with clock.stage("decode"):
             audio = decode_task(fetched.path, settings)
         info = dataclasses.replace(fetched.info, duration=audio.duration)
@@ -65,10 +75,11 @@ def ingest_video(source: str) -> IngestResult:
         with clock.stage("store"):
             store_task(info, segments, vectors, names, clock.seconds, audio.sha256, settings)
     except Exception as exc:
-        mark_failed(engine, video_id, f"{type(exc).__name__}: {exc}")
+        if video_id is not None:
+            mark_failed(engine, video_id, f"{type(exc).__name__}: {exc}")
         raise
     speakers = sorted({s.speaker for s in segments})
-    logger.info("%s: %d segments, speakers %s, %s", fetched.info.title, len(segments), speakers,
-                diarization.reason or "diarized")
-    return IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers,
-                        diarization.reason or "diarized", clock.seconds)
+    how = diarization.reason or "diarized"
+    get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
+    return IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
+                        clock.seconds, diarization.peak_vram_mib)

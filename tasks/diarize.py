@@ -16,7 +16,7 @@ from pyannote.audio import Pipeline
 from pyannote.core import Annotation
 
 from vidscribe.audio import AudioRef
-from vidscribe.gpu import VramPeak, measure_vram, resolve_device
+from vidscribe.gpu import gpu_slot, measure_vram, resolve_device
 from vidscribe.model_registry import models
 from vidscribe.settings import Settings
 from vidscribe.stage_task import stage_task
@@ -85,23 +85,14 @@ def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None
     """Speaker turns of `audio`, sorted by start, with pyannote's labels (SPEAKER_00, ...)."""
     pipeline = load_diarization_pipeline(settings)
     waveform = torch.from_numpy(np.array(audio.load(), dtype=np.float32)).unsqueeze(0)
-    with torch.inference_mode():
+    with gpu_slot(), measure_vram(resolve_device(settings.device)) as peak, torch.inference_mode():
         output = pipeline({"waveform": waveform, "sample_rate": audio.sample_rate}, num_speakers=num_speakers)
     turns = sorted(
         (Turn(start=seg.start, end=seg.end, speaker=str(label))
          for seg, _, label in _annotation(output).itertracks(yield_label=True)),
         key=lambda t: (t.start, t.end, t.speaker),
     )
-    return Diarization(turns=tuple(turns))
-
-
-def diarize_measured(
-    audio: AudioRef, settings: Settings, num_speakers: int | None = None
-) -> tuple[Diarization, VramPeak]:
-    """`diarize` plus the peak VRAM it allocated (None on CPU), for the stage's report."""
-    with measure_vram(resolve_device(settings.device)) as peak:
-        result = diarize(audio, settings, num_speakers)
-    return result, peak
+    return Diarization(turns=tuple(turns), peak_vram_mib=peak.mib)
 
 
 diarize_task = stage_task("diarize", SETTINGS_FIELDS)(diarize)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from vidscribe.gpu import resolve_device
+from vidscribe.gpu import gpu_slot, resolve_device
 from vidscribe.model_registry import models
 from vidscribe.settings import Settings
 from vidscribe.stage_task import stage_task
@@ -28,7 +28,7 @@ def load_text_model(settings: Settings) -> SentenceTransformer:
     def load() -> SentenceTransformer:
         model = SentenceTransformer(settings.text_embedding_model, device=device,
                                     cache_folder=str(settings.models_dir / "sentence-transformers"))
-        dim = model.get_sentence_embedding_dimension()
+        dim = model.get_embedding_dimension()
         if dim != settings.text_embedding_dim:
             raise EmbeddingDimensionError(
                 f"VIDSCRIBE_TEXT_EMBEDDING_MODEL={settings.text_embedding_model} gives {dim}-d vectors but "
@@ -43,9 +43,10 @@ def embed_texts(texts: list[str], settings: Settings) -> np.ndarray:
     """(len(texts), dim) float32 unit vectors, encoded in batches of `text_embedding_batch_size`."""
     if not texts:
         return np.zeros((0, settings.text_embedding_dim), dtype=np.float32)
-    model = load_text_model(settings)
-    vectors = model.encode(texts, batch_size=settings.text_embedding_batch_size,
-                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    with gpu_slot():
+        vectors = load_text_model(settings).encode(texts, batch_size=settings.text_embedding_batch_size,
+                                                   normalize_embeddings=True, convert_to_numpy=True,
+                                                   show_progress_bar=False)
     return vectors.astype(np.float32, copy=False)
 
 

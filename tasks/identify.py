@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidscribe.audio import AudioRef
+from vidscribe.gpu import gpu_slot
 from vidscribe.settings import Settings
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.matching import Profile, best_match, centroid
@@ -46,7 +47,10 @@ def identify_speakers(
         for label in labels
     }
     all_clips = [clip for clips in clips_per_label.values() for clip in clips]
-    vectors = encoder.embed(all_clips) if (all_clips and usable) else np.zeros((0, encoder.dim), np.float32)
+    vectors = np.zeros((0, encoder.dim), np.float32)
+    if all_clips and usable:  # nothing to match against: skip the model entirely
+        with gpu_slot():
+            vectors = encoder.embed(all_clips)
 
     names: dict[str, SpeakerName] = {}
     offset = 0

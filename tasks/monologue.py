@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from vidscribe.audio import AudioRef
+from vidscribe.gpu import gpu_slot
 from vidscribe.settings import Settings
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.sampling import sample_clips
@@ -35,7 +36,8 @@ def probe_similarity(audio: AudioRef, settings: Settings, transcript: Transcript
     clips = sample_clips(audio.load(), spans, settings.monologue_probe_seconds, settings.monologue_probe_windows)
     if len(clips) < MIN_PROBES:
         return None
-    vectors = load_speaker_encoder(settings).embed(clips)
+    with gpu_slot():
+        vectors = load_speaker_encoder(settings).embed(clips)
     return float(np.min(vectors @ vectors.T))
 
 

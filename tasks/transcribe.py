@@ -12,7 +12,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from vidscribe.audio import AudioRef
-from vidscribe.gpu import resolve_compute_type, resolve_device
+from vidscribe.gpu import gpu_slot, resolve_compute_type, resolve_device
 from vidscribe.model_registry import models
 from vidscribe.settings import Settings
 from vidscribe.stage_task import stage_task
@@ -34,7 +34,11 @@ def load_whisper(settings: Settings) -> WhisperModel:
 
 def transcribe_waveform(samples: np.ndarray, settings: Settings) -> Transcript:
     """Transcribe 16 kHz mono float32 samples already in memory."""
-    model = load_whisper(settings)
+    with gpu_slot():
+        return _transcribe(load_whisper(settings), samples, settings)
+
+
+def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) -> Transcript:
     options = dict(language=settings.language or None, beam_size=settings.asr_beam_size,
                    vad_filter=True, word_timestamps=True)
     if model.model.device == "cuda":

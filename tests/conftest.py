@@ -26,6 +26,7 @@ os.environ.update({
 for name in ("DATABASE_URL", "HF_TOKEN", "ENABLE_DIARIZATION", "ASSUME_MONOLOGUE"):
     os.environ.pop(name, None)
 
+from tests.feed import feed, make_feed, podcast_episodes  # noqa: E402,F401  (fixtures)
 from vidscribe.settings import Settings, get_settings  # noqa: E402  (after the environment is set)
 
 

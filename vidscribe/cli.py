@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from vidscribe.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:  # the flows import models and Prefect: loaded only by the commands that run them
+    from flows.backfill import BatchSummary
 
 app = typer.Typer(help="Turn video channels into a searchable, speaker-attributed transcript database.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -97,6 +103,74 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours:d}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class Order(str, Enum):
+    newest = "newest"
+    oldest = "oldest"
+
+
+def print_batch(summary: BatchSummary) -> None:
+    table = Table("video", "title", "status", "audio (min)", "segments", "speakers", "error")
+    for o in summary.outcomes:
+        table.add_row(o.source_id, o.title, o.status, f"{o.audio_seconds / 60:.1f}", str(o.segments),
+                      str(o.speakers), o.error)
+    console.print(table)
+    console.print(f"{summary.count('done')} done, {summary.count('failed')} failed, "
+                  f"{summary.count('skipped')} already stored {summary.note}")
+
+
+@app.command()
+def backfill(
+    url: Annotated[str, typer.Argument(help="channel, playlist, feed URL, or a local folder")],
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="published on or after")] = None,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="published on or before")] = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    order: Annotated[Order, typer.Option(help="which videos come first (and count towards --limit)")] = Order.newest,
+    force: Annotated[bool, typer.Option(help="re-ingest videos already stored")] = False,
+) -> None:
+    """Ingest every video of a channel that is not stored yet (the `backfill-channel` flow)."""
+
+    def run() -> None:
+        from flows.backfill import backfill_channel
+
+        _settings()
+        print_batch(backfill_channel(url, since.date() if since else None, until.date() if until else None,
+                                     limit, order.value, force))
+
+    _guarded(run)
+
+
+@app.command()
+def retry(channel: Annotated[str | None, typer.Option(help="only this channel's URL")] = None) -> None:
+    """Re-run failed videos (the `retry-failed` flow)."""
+
+    def run() -> None:
+        from flows.backfill import retry_failed
+
+        _settings()
+        print_batch(retry_failed(channel))
+
+    _guarded(run)
+
+
+@app.command("prefect-setup")
+def prefect_setup(gpu_slots: Annotated[int, typer.Option(min=1, help="models running at once")] = 1) -> None:
+    """Create (or update) the `vidscribe` work pool and the `gpu` concurrency limit. Idempotent."""
+    from vidscribe.prefect_setup import ensure_prefect_objects
+
+    for line in ensure_prefect_objects(gpu_slots):
+        console.print(line)
+
+
+@app.command("deployments-check")
+def deployments_check() -> None:
+    """Load every deployment in prefect.yaml: flows import, parameters and schedules are valid."""
+    from deployments.spec import load_specs
+
+    for spec in load_specs():
+        schedules = ", ".join(s.cron for s in spec.schedules) or "no schedule"
+        console.print(f"{spec.name}: flow '{spec.flow.name}', {schedules}, pool {spec.work_pool}")
 
 
 @app.command()

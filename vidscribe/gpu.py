@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,3 +47,17 @@ def measure_vram(device: str) -> Iterator[VramPeak]:
     finally:
         torch.cuda.synchronize()
         peak.mib = torch.cuda.max_memory_allocated() / 2**20
+
+
+_GPU_SLOT = threading.Lock()
+
+
+@contextlib.contextmanager
+def gpu_slot() -> Iterator[None]:
+    """Held while a model runs: one model-heavy step at a time per worker process.
+
+    Why: a backfill runs several videos in threads so downloads and CPU stages overlap; two models running
+    at once on one card would thrash its memory. CPU-only work (decoding, segmenting, storing) never takes it.
+    """
+    with _GPU_SLOT:
+        yield

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["offline", "gpu"]
@@ -53,6 +53,13 @@ def offline_model_paths(models_dir: Path) -> dict[str, str]:
         "speaker_model": str(models_dir / "wespeaker-campplus" / "campplus.onnx"),
         "text_embedding_model": str(minilm / "model") if minilm else "sentence-transformers/all-MiniLM-L6-v2",
     }
+
+
+def _with_file_identity(value: object) -> object:
+    if isinstance(value, str) and value.startswith("/") and Path(value).is_file():
+        stat = Path(value).stat()
+        return f"{value}@{stat.st_size}:{stat.st_mtime_ns}"
+    return value
 
 
 class Settings(BaseSettings):
@@ -109,10 +116,39 @@ class Settings(BaseSettings):
     segment_pause_seconds: float = Field(1.5, gt=0)
     segment_min_turn_seconds: float = Field(1.0, ge=0, description="shorter speaker runs join their neighbour")
 
+    # Orchestration
+    backfill_parallel: int = Field(2, ge=1, le=64, description="videos in flight at once in one backfill")
+
     # Text embeddings
     text_embedding_model: str | None = None
     text_embedding_batch_size: int = Field(256, ge=1, le=8192)
     text_embedding_dim: int | None = Field(None, ge=8, le=4096)
+
+    # Fetching (yt-dlp): pacing keeps a long backfill under a site's rate limits; retries absorb flaky hosts
+    request_sleep_seconds: float = Field(0.0, ge=0, le=600, description="pause between metadata requests")
+    download_sleep_seconds: float = Field(0.0, ge=0, le=3600, description="pause before each download")
+    download_rate_limit: int | None = Field(None, ge=1024, description="max download speed in bytes/s")
+    fetch_retries: int = Field(3, ge=0, le=20, description="in-process retries of a transient fetch error")
+    fetch_retry_seconds: float = Field(2.0, ge=0, le=300, description="first retry pause; doubles each time")
+    cookies_file: Path | None = Field(None, description="Netscape-format cookies for sign-in-only videos")
+
+    @field_validator("cookies_file")
+    @classmethod
+    def _check_cookies_file(cls, path: Path | None) -> Path | None:
+        """Fail at start-up, not mid-backfill; errors give line numbers only, never the secret content."""
+        if path is None:
+            return None
+        path = path.expanduser()
+        if not path.is_file():
+            raise ValueError(f"{path}: no such file; export your browser's cookies in Netscape format there")
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+            entry = line.removeprefix("#HttpOnly_")
+            if entry.startswith("#") or not entry.strip():
+                continue
+            fields = entry.split("\t")
+            if len(fields) != 7 or not (fields[4] == "" or fields[4].isdigit()):
+                raise ValueError(f"{path}: line {number} is not a Netscape cookie entry (7 tab-separated fields)")
+        return path
 
     @model_validator(mode="after")
     def _fill_profile(self) -> "Settings":
@@ -144,12 +180,16 @@ class Settings(BaseSettings):
         return self.data_dir / "prefect-results"
 
     def stage_fields(self, *names: str) -> str:
-        """A stable JSON digest of the named fields: the settings part of a stage's cache key."""
-        values = {name: getattr(self, name) for name in names}
+        """A stable JSON digest of the named fields: the settings part of a stage's cache key.
+
+        A field naming a local model file also carries the file's size and modification time, so replacing
+        the model (or a re-written pipeline config) invalidates the stage's cached results.
+        """
+        values = {name: _with_file_identity(getattr(self, name)) for name in names}
         return json.dumps(values, sort_keys=True, default=str)
 
 
-SECRET_FIELDS = frozenset({"hf_token", "database_url"})
+SECRET_FIELDS = frozenset({"hf_token", "database_url", "cookies_file"})
 
 
 class SettingsError(ValueError):

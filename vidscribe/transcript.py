@@ -66,6 +66,7 @@ class Diarization:
     turns: tuple[Turn, ...]
     skipped: bool = False
     reason: str = ""
+    peak_vram_mib: float | None = None  # what pyannote allocated at most (None on CPU): the VRAM-spike check
 
     @property
     def speakers(self) -> list[str]:

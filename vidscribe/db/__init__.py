@@ -6,6 +6,7 @@ their transactions, so a stage never leaves a half-written video behind.
 
 from vidscribe.db.engine import ensure_schema, get_engine, stop_embedded_server
 from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
+from vidscribe.db.queries import done_source_ids, exclusive, failed_videos
 from vidscribe.db.profiles import VoiceProfile, list_profiles, upsert_profile
 from vidscribe.db.search import SearchHit, search
 from vidscribe.db.store import (
@@ -27,7 +28,10 @@ __all__ = [
     "VideoInfo",
     "VideoRecord",
     "VoiceProfile",
+    "done_source_ids",
     "ensure_schema",
+    "exclusive",
+    "failed_videos",
     "get_engine",
     "get_video",
     "list_profiles",

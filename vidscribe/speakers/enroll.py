@@ -12,6 +12,7 @@ import numpy as np
 
 from vidscribe.audio import BadInputError, decode
 from vidscribe.db import VoiceProfile, get_engine, list_profiles, upsert_profile
+from vidscribe.gpu import gpu_slot
 from vidscribe.settings import Settings
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.matching import centroid
@@ -30,6 +31,8 @@ def enroll(name: str, files: list[Path], settings: Settings) -> VoiceProfile:
                               settings.speaker_sample_clips)
     if not clips:
         raise BadInputError(f"no speech found in {', '.join(map(str, files))}; give recordings of {name} speaking")
+    with gpu_slot():
+        voice = centroid(encoder.embed(clips))
     engine = get_engine(settings)
-    upsert_profile(engine, name.strip(), encoder.key, centroid(encoder.embed(clips)), len(clips))
+    upsert_profile(engine, name.strip(), encoder.key, voice, len(clips))
     return next(p for p in list_profiles(engine, encoder.key) if p.name == name.strip())

@@ -1,0 +1,73 @@
+"""Run many `ingest_video` subflows with bounded parallelism and report on them (not a flow itself).
+
+Why threads: each video's flow spends much of its time downloading, decoding and in CPU stages; running a
+few videos at once lets those overlap the model-heavy steps of the others, which take the process's GPU slot
+(`vidscribe.gpu.gpu_slot`) one at a time. Models are shared, loaded once, across the threads.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+
+from flows.ingest import IngestResult, ingest_video
+from vidscribe.db import VideoInfo
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    """One row of a backfill summary."""
+
+    source_id: str
+    title: str
+    status: str  # done | failed | skipped
+    audio_seconds: float = 0.0
+    segments: int = 0
+    speakers: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+    @classmethod
+    def done(cls, result: IngestResult) -> "VideoOutcome":
+        return cls(result.source_id, result.title, "done", result.duration, result.segments,
+                   len(result.speakers), result.stage_seconds)
+
+    def row(self) -> dict[str, object]:
+        seconds = ", ".join(f"{k} {v:.1f}" for k, v in self.stage_seconds.items())
+        return {"video": self.source_id, "title": self.title, "status": self.status,
+                "audio (min)": round(self.audio_seconds / 60, 2), "segments": self.segments,
+                "speakers": self.speakers, "seconds per stage": seconds, "error": self.error}
+
+
+def _ingest_one(video: VideoInfo) -> VideoOutcome:
+    try:
+        named = ingest_video.with_options(flow_run_name=video.source_id)
+        return VideoOutcome.done(named(video.url, video))
+    except Exception as exc:  # one video's failure is recorded (by the flow) and never stops the batch
+        return VideoOutcome(video.source_id, video.title, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str) -> list[VideoOutcome]:
+    """Ingest `videos` with at most `parallel` at a time; a live progress artifact tracks the batch."""
+    progress = create_progress_artifact(0.0, description=f"{label}: 0/{len(videos)} videos")
+    outcomes: list[VideoOutcome] = []
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="ingest") as pool:
+        # copy_context: each thread's flow run is linked to this flow run as its subflow
+        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, v) for v in videos]
+        for future in as_completed(futures):
+            outcomes.append(future.result())
+            failed = sum(o.status == "failed" for o in outcomes)
+            update_progress_artifact(progress, 100.0 * len(outcomes) / len(videos),
+                                     description=f"{label}: {len(outcomes)}/{len(videos)} videos, {failed} failed")
+    order = {v.source_id: i for i, v in enumerate(videos)}
+    return sorted(outcomes, key=lambda o: order[o.source_id])
+
+
+def publish_summary(outcomes: Sequence[VideoOutcome], key: str, description: str) -> None:
+    """The end-of-batch table: one row per video (status, audio, segments, speakers, timings, error)."""
+    if outcomes:
+        create_table_artifact([o.row() for o in outcomes], key=key, description=description)

@@ -1,0 +1,154 @@
+"""Sources: what a channel, playlist, feed, folder or single file contains, as `VideoInfo`s, before any download.
+
+Why enumerate first: a backfill compares the list against the database (the download archive) and fetches only
+what is not done yet, so a second run over the same channel downloads nothing.
+
+The source_id scheme (the archive key) is `<yt-dlp extractor, lower case>:<id>`, the same string `fetch`
+reports after a download, e.g. `youtube:dQw4w9WgXcQ` or, for a podcast episode, `generic:<the item's guid>`;
+a local file is `file:<sha256 of its bytes>`. yt-dlp's flat entries of a feed carry neither id nor extractor:
+the guid travels inside the entry URL (yt-dlp "smuggles" it into the URL fragment, which no server sees),
+so `VideoInfo.url` keeps that fragment and a later `fetch(info.url)` reports the same id. Pass the `VideoInfo`
+to `fetch(..., known=info)` as well: its title and date are the feed's, which a bare download cannot know.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from yt_dlp.extractor import gen_extractor_classes
+from yt_dlp.extractor.generic import GenericIE
+from yt_dlp.utils import unsmuggle_url
+
+from vidscribe import ytdlp
+from vidscribe.audio import BadInputError, file_sha256
+from vidscribe.db import VideoInfo
+from vidscribe.settings import Settings
+
+Order = Literal["newest", "oldest"]
+
+#: What a folder's media files end with (ffmpeg decodes all of them).
+MEDIA_EXTENSIONS = frozenset({
+    ".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff",
+    ".mp4", ".m4v", ".mkv", ".webm", ".mov", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".3gp",
+})
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+def is_url(source: str) -> bool:
+    return urlparse(source).scheme in ("http", "https")
+
+
+def check_url(source: str) -> None:
+    """Reject what is meant as a URL but cannot be one ("htp:/x", "http://"), before it reaches yt-dlp."""
+    parsed = urlparse(source)
+    if is_url(source) and not parsed.hostname:
+        raise BadInputError(f"{source!r}: not a valid URL (no host); give one like https://host/path")
+    if not is_url(source) and _SCHEME.match(source) and not Path(source).exists():
+        raise BadInputError(f"{source!r}: not a valid URL (scheme {parsed.scheme!r}); use http:// or https://")
+
+
+def local_info(path: Path) -> VideoInfo:
+    """A local file is identified by its content, so renaming or moving it does not make a new video."""
+    resolved = path.resolve()
+    modified = datetime.fromtimestamp(resolved.stat().st_mtime, tz=timezone.utc)
+    return VideoInfo(source_id=f"file:{file_sha256(resolved)}", url=resolved.as_uri(), title=resolved.stem,
+                     published_at=modified)
+
+
+def source_id(meta: dict[str, Any]) -> str:
+    """`<extractor>:<id>` of a downloaded info dict or of a flat playlist entry (see the module docstring)."""
+    url = meta.get("url") or meta.get("webpage_url") or ""
+    extractor = meta.get("extractor_key") or meta.get("ie_key")
+    video_id = meta.get("id")
+    if not (extractor and video_id):
+        # The extractor yt-dlp will pick for the URL: the first suitable one, Generic last.
+        ie = next(ie for ie in gen_extractor_classes() if ie.suitable(url))
+        extractor = extractor or ie.ie_key()
+        video_id = video_id or ie.get_temp_id(url) or _generic_id(url)
+    return f"{extractor.lower()}:{video_id}"
+
+
+def _generic_id(url: str) -> str:
+    """The id yt-dlp's generic extractor gives a URL: the smuggled feed guid, else the file name's stem."""
+    plain, smuggled = unsmuggle_url(url, {})
+    return smuggled.get("force_videoid") or GenericIE._generic_id(plain)
+
+
+def _published(meta: dict[str, Any]) -> datetime | None:
+    timestamp = meta.get("timestamp") or meta.get("release_timestamp")
+    if timestamp:
+        return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    day = meta.get("upload_date") or meta.get("release_date")
+    return datetime.strptime(day, "%Y%m%d").replace(tzinfo=timezone.utc) if day else None
+
+
+def info_from_ytdlp(meta: dict[str, Any], fallback_url: str) -> VideoInfo:
+    """Map yt-dlp's info dict (any extractor, downloaded or a flat entry) onto our video metadata."""
+    return VideoInfo(
+        source_id=source_id(meta),
+        url=meta.get("webpage_url") or meta.get("url") or meta.get("original_url") or fallback_url,
+        title=meta.get("title") or str(meta.get("id") or fallback_url),
+        channel_url=meta.get("channel_url") or meta.get("uploader_url") or meta.get("playlist_webpage_url"),
+        channel_name=meta.get("channel") or meta.get("uploader") or meta.get("playlist_title"),
+        published_at=_published(meta),
+        duration=meta.get("duration"),
+    )
+
+
+def _entry_info(entry: dict[str, Any], playlist: dict[str, Any]) -> VideoInfo:
+    """A flat entry inherits the channel from its playlist (a feed's channel is the feed URL itself)."""
+    channel = {
+        "playlist_webpage_url": playlist.get("channel_url") or playlist.get("uploader_url")
+        or playlist.get("webpage_url"),
+        "playlist_title": playlist.get("channel") or playlist.get("uploader") or playlist.get("title"),
+    }
+    return info_from_ytdlp({**channel, **entry}, entry["url"])
+
+
+def _remote_infos(url: str, settings: Settings) -> list[VideoInfo]:
+    meta = ytdlp.run(lambda ydl: ydl.extract_info(url, download=False), url, settings,
+                     extract_flat="in_playlist")
+    if meta.get("_type") != "playlist":
+        return [info_from_ytdlp(meta, url)]
+    return [_entry_info(entry, meta) for entry in meta.get("entries") or [] if entry and entry.get("url")]
+
+
+def _local_infos(path: Path) -> list[VideoInfo]:
+    if path.is_file():
+        return [local_info(path)]
+    if path.is_dir():
+        return [local_info(p) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS]
+    raise BadInputError(f"{path}: no such file or folder; give a media file, a folder of them, or an http(s) URL")
+
+
+def select(infos: list[VideoInfo], since: date | None = None, until: date | None = None, limit: int | None = None,
+           order: Order = "newest") -> list[VideoInfo]:
+    """Deduplicate (first wins), filter by publication day (inclusive), sort, then keep the first `limit`.
+
+    Entries without a date are kept by since/until (a missing date is no reason to skip a video) and sort
+    after the dated ones in either order.
+    """
+    first: dict[str, VideoInfo] = {}
+    for info in infos:
+        first.setdefault(info.source_id, info)
+    kept = [info for info in first.values() if info.published_at is None or (
+        (since is None or info.published_at.date() >= since) and (until is None or info.published_at.date() <= until))]
+    dated = sorted((i for i in kept if i.published_at), key=lambda i: i.published_at, reverse=order == "newest")
+    ordered = dated + [i for i in kept if i.published_at is None]
+    return ordered[:limit] if limit is not None else ordered
+
+
+def enumerate_source(source: str, settings: Settings, since: date | None = None, until: date | None = None,
+                     limit: int | None = None, order: Order = "newest") -> list[VideoInfo]:
+    """The videos of a URL (channel, playlist, feed or one video; nothing is downloaded) or of a local path.
+
+    Entries without a publication date are kept by `since`/`until` and listed last.
+    A YouTube channel's root URL lists its tabs (Videos, Shorts, Live) as entries: give its `/videos` URL.
+    """
+    check_url(source)
+    infos = _remote_infos(source, settings) if is_url(source) else _local_infos(Path(source).expanduser())
+    return select(infos, since, until, limit, order)
