@@ -174,6 +174,15 @@ def deployments_check() -> None:
 
 
 @app.command()
+def deploy() -> None:
+    """Register every deployment of prefect.yaml with the Prefect server (PREFECT_API_URL)."""
+    from deployments.spec import load_specs, register
+
+    for name, deployment_id in register(load_specs()).items():
+        console.print(f"deployment {name}: {deployment_id}")
+
+
+@app.command()
 def search(
     query: str,
     speaker: Annotated[str | None, typer.Option(help="only segments spoken by this name or label")] = None,

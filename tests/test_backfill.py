@@ -1,0 +1,116 @@
+"""Channels end to end: a podcast feed on 127.0.0.1 backfilled through the real flows, yt-dlp and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from flows.backfill import backfill_channel, retry_failed
+from tests.feed import CHANNEL_TITLE
+from vidscribe.db import get_engine, get_video, segment_count
+from vidscribe.db.models import Channel
+from sqlalchemy import select
+
+
+def source_id(episode) -> str:
+    return f"generic:{episode.item_guid}"
+
+
+def test_backfill_stores_every_episode_then_skips_them(settings, prefect_api, feed, podcast_episodes):
+    engine = get_engine(settings)
+    summary = backfill_channel(feed.feed_url, order="oldest")
+    assert summary.count("done") == len(podcast_episodes), [o.error for o in summary.outcomes]
+    assert [o.source_id for o in summary.outcomes] == [source_id(e) for e in podcast_episodes]  # oldest first
+    for episode in podcast_episodes:
+        video = get_video(engine, source_id(episode))
+        assert video.status == "done" and video.title == episode.title
+        assert video.published_at == episode.published
+        assert abs(video.duration - episode.duration) < 0.5
+        assert segment_count(engine, video.id) >= 1
+        assert set(video.stage_seconds) >= {"fetch", "decode", "transcribe", "diarize", "embed"}
+    with engine.connect() as conn:
+        assert conn.execute(select(Channel.name).where(Channel.id == video.channel_id)).scalar_one() == CHANNEL_TITLE
+
+    downloads = feed.downloads()
+    again = backfill_channel(feed.feed_url)
+    assert again.count("skipped") == len(podcast_episodes) and again.count("done") == 0
+    assert feed.downloads() == downloads  # nothing downloaded, so nothing computed
+
+
+def test_failed_episodes_are_recorded_and_retry_repairs_only_them(settings, prefect_api, make_feed, podcast_episodes):
+    episodes = [dataclasses.replace(e, slug=f"retry-{e.slug}", guid=f"urn:retry:{e.slug}") for e in podcast_episodes]
+    server = make_feed(episodes=episodes[:2])
+    removed = server.add(episodes[2], served=False)
+    corrupt = server.add(episodes[3], served=False)
+    server.serve(corrupt.path, os.urandom(30_000))
+
+    summary = backfill_channel(server.feed_url)
+    outcome = {o.source_id: o for o in summary.outcomes}
+    assert summary.count("done") == 2 and summary.count("failed") == 2
+    assert "404" in outcome[source_id(removed)].error and server.url(removed.path).split("#")[0] in \
+        outcome[source_id(removed)].error
+    assert "not a readable audio" in outcome[source_id(corrupt)].error
+    engine = get_engine(settings)
+    assert "404" in get_video(engine, source_id(removed)).error
+
+    server.serve(corrupt.path, corrupt.audio)  # the host fixes the upload
+    requests_before = {e.path: server.requests(e.path) for e in episodes[:2]}
+    retried = retry_failed(server.feed_url)
+    outcome = {o.source_id: o for o in retried.outcomes}
+    assert set(outcome) == {source_id(removed), source_id(corrupt)}  # done episodes are not redone
+    assert outcome[source_id(corrupt)].status == "done"
+    assert outcome[source_id(removed)].status == "failed"
+    assert {e.path: server.requests(e.path) for e in episodes[:2]} == requests_before
+    assert get_video(engine, source_id(corrupt)).status == "done"
+    assert segment_count(engine, get_video(engine, source_id(corrupt)).id) >= 1
+
+
+def test_rerun_of_a_failed_video_resumes_at_the_failed_stage(settings, prefect_api, voices, monkeypatch, tmp_path):
+    """Stages before the failure come from Prefect's cache: the models are not run again."""
+    import shutil
+
+    import tasks.diarize
+    import tasks.embed
+    import tasks.transcribe
+    from flows.ingest import ingest_video
+    from vidscribe.audio import BadInputError
+
+    recording = tmp_path / "resume.wav"
+    shutil.copy(voices.dialogue, recording)
+    with recording.open("ab") as handle:
+        handle.write(b"\0" * 64)  # new content hash: nothing of this recording is cached yet
+
+    calls = {"transcribe": 0, "diarize": 0, "embed": 0}
+
+    def counting(module, name, stage):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[stage] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    counting(tasks.transcribe, "transcribe_waveform", "transcribe")
+    counting(tasks.diarize, "load_diarization_pipeline", "diarize")
+
+    def broken_embedder(_settings):
+        calls["embed"] += 1
+        raise BadInputError("embedding model unavailable (simulated outage)")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(tasks.embed, "load_text_model", broken_embedder)
+        try:
+            ingest_video(str(recording))
+        except BadInputError:
+            pass
+    assert calls == {"transcribe": 1, "diarize": 1, "embed": 1}
+    engine = get_engine(settings)
+    from tasks.fetch import local_info
+
+    video = get_video(engine, local_info(recording).source_id)
+    assert video.status == "failed" and "simulated outage" in video.error
+
+    result = ingest_video(str(recording))  # the retry
+    assert calls == {"transcribe": 1, "diarize": 1, "embed": 1}  # embed ran for real (not counted: unpatched)
+    assert get_video(engine, result.source_id).status == "done" and result.segments >= 2
