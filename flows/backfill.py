@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger
 from flows.batch import VideoOutcome, ingest_many, publish_summary
 from tasks.enumerate import enumerate_task
 from vidscribe.db import VideoInfo, done_source_ids, exclusive, failed_videos, get_engine
+from vidscribe.progress import ProgressEvent, bus
 from vidscribe.settings import get_settings
 
 
@@ -66,6 +67,8 @@ def backfill_channel(
         todo = [v for v in videos if v.source_id not in stored]
         outcomes = ingest_many(todo, settings.backfill_parallel, f"backfill {url}")
         skipped = [VideoOutcome(v.source_id, v.title, "skipped") for v in videos if v.source_id in stored]
+        for outcome in skipped:
+            bus.emit(ProgressEvent("skipped", video=outcome.source_id, title=outcome.title))
     return _report(BatchSummary(url, outcomes + skipped), "backfill")
 
 

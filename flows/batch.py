@@ -16,6 +16,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 
 from flows.ingest import IngestResult, ingest_video
 from vidscribe.db import VideoInfo
+from vidscribe.progress import ProgressEvent, bus
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def _ingest_one(video: VideoInfo) -> VideoOutcome:
 
 def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str) -> list[VideoOutcome]:
     """Ingest `videos` with at most `parallel` at a time; a live progress artifact tracks the batch."""
+    bus.emit(ProgressEvent("batch", detail=label, total=len(videos)))
     progress = create_progress_artifact(0.0, description=f"{label}: 0/{len(videos)} videos")
     outcomes: list[VideoOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="ingest") as pool:

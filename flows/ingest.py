@@ -21,6 +21,7 @@ from tasks.segments import segments_task
 from tasks.store import store_task
 from tasks.transcribe import transcribe_task
 from vidscribe.db import VideoInfo, get_engine, list_profiles, mark_failed, mark_running, upsert_video
+from vidscribe.progress import ProgressEvent, bus
 from vidscribe.settings import get_settings
 from vidscribe.timing import StageClock
 
@@ -51,7 +52,9 @@ def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
     `video` is the metadata a backfill already enumerated; with it, even a failed download is recorded.
     """
     settings = get_settings()
-    clock = StageClock()
+    label = video.source_id if video else source
+    clock = StageClock(label)
+    bus.emit(ProgressEvent("start", video=label, title=video.title if video else source))
     engine = get_engine(settings)
     video_id = _start_attempt(engine, video) if video else None
     try:
@@ -75,11 +78,14 @@ def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
         with clock.stage("store"):
             store_task(info, segments, vectors, names, clock.seconds, audio.sha256, settings)
     except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
         if video_id is not None:
-            mark_failed(engine, video_id, f"{type(exc).__name__}: {exc}")
+            mark_failed(engine, video_id, reason)
+        bus.emit(ProgressEvent("failed", video=label, detail=reason))
         raise
     speakers = sorted({s.speaker for s in segments})
     how = diarization.reason or "diarized"
     get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
+    bus.emit(ProgressEvent("done", video=label, title=info.title, detail=f"{len(segments)} segments, {how}"))
     return IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
                         clock.seconds, diarization.peak_vram_mib)

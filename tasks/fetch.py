@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from yt_dlp import YoutubeDL
 
@@ -63,6 +65,8 @@ def _merge(downloaded: VideoInfo, known: VideoInfo | None) -> VideoInfo:
 
 def fetch(source: str, settings: Settings, known: VideoInfo | None = None) -> Fetched:
     """The stage: a local path is used in place; a URL is downloaded. `known`: the enumerated entry, if any."""
+    if source.startswith("file://"):  # what local videos store as their URL (and what a retry gets back)
+        source = url2pathname(urlparse(source).path)
     check_url(source)
     if is_url(source):
         fetched = download(source, settings)

@@ -22,32 +22,23 @@ from vidscribe.db import (
     mark_running,
     search,
     segment_count,
-    stop_embedded_server,
     store_video,
     upsert_profile,
     upsert_video,
     video_segments,
 )
-from vidscribe.settings import Settings, load_settings
+from tests.db_fixtures import embedded_database, make_settings
+from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
 
 DIM = 384
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings isolated from the developer's environment and `.env` (no DATABASE_URL leaking in)."""
-    return load_settings(data_dir=data_dir, _env_file=None, **overrides)
-
-
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("DATABASE_URL", "VIDSCRIBE_DATABASE_URL", "VIDSCRIBE_TEXT_EMBEDDING_DIM"):
-            mp.delenv(name, raising=False)
-        settings = make_settings(tmp_path_factory.mktemp("db"))
+    with embedded_database(tmp_path_factory.mktemp("db")) as settings:
         assert settings.text_embedding_dim == DIM
         yield settings
-        stop_embedded_server(settings)
 
 
 @pytest.fixture(scope="module")

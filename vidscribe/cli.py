@@ -6,7 +6,9 @@ settings, unreachable database); the CLI turns each into one clear line and exit
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -18,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vidscribe.progress_view import Mode, watch, write_json_line
 from vidscribe.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:  # the flows import models and Prefect: loaded only by the commands that run them
@@ -43,6 +46,18 @@ def _settings() -> Settings:
     return settings
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="progress and result as JSON lines (for scripts)")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no live progress")]
+
+
+def _mode(json_lines: bool, quiet: bool) -> Mode:
+    return "json" if json_lines else "quiet" if quiet or not console.is_terminal else "rich"
+
+
+def _emit_json(kind: str, payload: object) -> None:
+    write_json_line({"kind": kind, **dataclasses.asdict(payload)})
+
+
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
@@ -51,6 +66,8 @@ def _fail(message: str) -> None:
 @app.callback()
 def main() -> None:
     """Validate settings before any command runs, so a bad setting stops the start with its name."""
+    # Prefect's per-task INFO lines would drown the live progress view; warnings and errors still show.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     try:
         get_settings()
     except SettingsError as exc:
@@ -79,15 +96,24 @@ def models_prepare() -> None:
 
 
 @app.command()
-def ingest(source: Annotated[str, typer.Argument(help="a media file or any URL yt-dlp reads")]) -> None:
+def ingest(
+    source: Annotated[str, typer.Argument(help="a media file or any URL yt-dlp reads")],
+    json_lines: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
     """Ingest one recording end to end and print its speaker-attributed transcript."""
 
     def run() -> None:
         from flows.ingest import ingest_video
 
         settings = _settings()
-        result = ingest_video(source)
-        print_transcript(settings, result.video_id)
+        mode = _mode(json_lines, quiet)
+        with watch(mode, console=console):
+            result = ingest_video(source)
+        if mode == "json":
+            _emit_json("result", result)
+        else:
+            print_transcript(settings, result.video_id)
 
     _guarded(run)
 
@@ -105,12 +131,19 @@ def _clock(seconds: float) -> str:
     return f"{hours:d}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+ExportFormat = Enum("ExportFormat", {name: name for name in ("srt", "vtt", "rttm", "json", "txt")}, type=str)
+
+
 class Order(str, Enum):
     newest = "newest"
     oldest = "oldest"
 
 
-def print_batch(summary: BatchSummary) -> None:
+def print_batch(summary: BatchSummary, mode: Mode) -> None:
+    if mode == "json":
+        for outcome in summary.outcomes:
+            _emit_json("video", outcome)
+        return
     table = Table("video", "title", "status", "audio (min)", "segments", "speakers", "error")
     for o in summary.outcomes:
         table.add_row(o.source_id, o.title, o.status, f"{o.audio_seconds / 60:.1f}", str(o.segments),
@@ -128,28 +161,65 @@ def backfill(
     limit: Annotated[int | None, typer.Option(min=1)] = None,
     order: Annotated[Order, typer.Option(help="which videos come first (and count towards --limit)")] = Order.newest,
     force: Annotated[bool, typer.Option(help="re-ingest videos already stored")] = False,
+    json_lines: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Ingest every video of a channel that is not stored yet (the `backfill-channel` flow)."""
 
     def run() -> None:
         from flows.backfill import backfill_channel
 
-        _settings()
-        print_batch(backfill_channel(url, since.date() if since else None, until.date() if until else None,
-                                     limit, order.value, force))
+        settings = _settings()
+        mode = _mode(json_lines, quiet)
+        with watch(mode, settings.backfill_parallel, console):
+            summary = backfill_channel(url, since.date() if since else None, until.date() if until else None,
+                                       limit, order.value, force)
+        print_batch(summary, mode)
 
     _guarded(run)
 
 
 @app.command()
-def retry(channel: Annotated[str | None, typer.Option(help="only this channel's URL")] = None) -> None:
+def retry(
+    channel: Annotated[str | None, typer.Option(help="only this channel's URL")] = None,
+    json_lines: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
     """Re-run failed videos (the `retry-failed` flow)."""
 
     def run() -> None:
         from flows.backfill import retry_failed
 
-        _settings()
-        print_batch(retry_failed(channel))
+        settings = _settings()
+        mode = _mode(json_lines, quiet)
+        with watch(mode, settings.backfill_parallel, console):
+            summary = retry_failed(channel)
+        print_batch(summary, mode)
+
+    _guarded(run)
+
+
+@app.command()
+def status(
+    failed: Annotated[bool, typer.Option("--failed", help="list only failed videos")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="videos to list")] = 20,
+) -> None:
+    """Channels (done, failed, pending, hours of audio, last run) and the most recent videos."""
+
+    def run() -> None:
+        from vidscribe.db import channel_status, get_engine, recent_videos
+
+        engine = get_engine(_settings())
+        channels = Table("channel", "done", "failed", "pending", "audio (h)", "last run", title="channels")
+        for row in channel_status(engine):
+            last = row.last_run.strftime("%Y-%m-%d %H:%M") if row.last_run else ""
+            channels.add_row(row.name, str(row.done), str(row.failed), str(row.pending), f"{row.audio_hours:.2f}",
+                             last)
+        videos = Table("video", "title", "status", "audio (min)", "attempts", "error", title="recent videos")
+        for video in recent_videos(engine, "failed" if failed else None, limit):
+            videos.add_row(video.source_id[:40], video.title[:50], video.status,
+                           f"{(video.duration or 0) / 60:.1f}", str(video.attempts), (video.error or "")[:120])
+        console.print(channels, videos)
 
     _guarded(run)
 
@@ -171,6 +241,27 @@ def deployments_check() -> None:
     for spec in load_specs():
         schedules = ", ".join(s.cron for s in spec.schedules) or "no schedule"
         console.print(f"{spec.name}: flow '{spec.flow.name}', {schedules}, pool {spec.work_pool}")
+
+
+@app.command()
+def export(
+    video: Annotated[str, typer.Argument(help="source id, numeric id or title (see `vidscribe status`)")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.srt,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")] = None,
+) -> None:
+    """Export a stored transcript as SRT, WebVTT, RTTM, JSON or plain text."""
+
+    def run() -> None:
+        from vidscribe.db import get_engine
+        from vidscribe.exports import export_video
+
+        text = export_video(get_engine(_settings()), video, fmt.value)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+
+    _guarded(run)
 
 
 @app.command()

@@ -6,15 +6,19 @@ import contextlib
 import time
 from collections.abc import Iterator
 
+from vidscribe.progress import ProgressEvent, bus
+
 
 class StageClock:
-    """Accumulates wall-clock seconds per named stage."""
+    """Accumulates wall-clock seconds per named stage, announcing each stage on the progress bus."""
 
-    def __init__(self) -> None:
+    def __init__(self, video: str) -> None:
+        self.video = video
         self.seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        bus.emit(ProgressEvent("stage", video=self.video, stage=name))
         started = time.perf_counter()
         try:
             yield

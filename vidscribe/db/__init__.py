@@ -6,7 +6,14 @@ their transactions, so a stage never leaves a half-written video behind.
 
 from vidscribe.db.engine import ensure_schema, get_engine, stop_embedded_server
 from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
-from vidscribe.db.queries import done_source_ids, exclusive, failed_videos
+from vidscribe.db.queries import (
+    ChannelStatus,
+    channel_status,
+    done_source_ids,
+    exclusive,
+    failed_videos,
+    recent_videos,
+)
 from vidscribe.db.profiles import VoiceProfile, list_profiles, upsert_profile
 from vidscribe.db.search import SearchHit, search
 from vidscribe.db.store import (
@@ -22,6 +29,9 @@ from vidscribe.db.store import (
 )
 
 __all__ = [
+    "ChannelStatus",
+    "channel_status",
+    "recent_videos",
     "DatabaseUnavailableError",
     "SchemaMismatchError",
     "SearchHit",

@@ -1,60 +1,218 @@
-"""Semantic search over segment embeddings.
+"""Search over segments: semantic (pgvector) or hybrid (semantic + full text), with a link to each moment.
 
 Why `<=>` in ORDER BY with LIMIT: that is the shape pgvector's HNSW index (vector_cosine_ops) serves;
 any other ordering expression would fall back to scanning every segment.
+
+Why a hybrid mode: a sentence embedding knows what a segment is about, not which rare words it contains. A
+query naming a person, a product code or a place ("Kowalczyk", "Zyxtrom-7") embeds close to every segment on
+the same topic, so the one segment that says the name can rank below them. PostgreSQL's full-text search
+finds exactly that segment; reciprocal rank fusion combines the two rankings without having to calibrate a
+cosine similarity against a `ts_rank_cd` value, which live on unrelated scales.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal, get_args
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, Select, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import REGCONFIG
 
-from vidscribe.db.models import Segment, Video
+from vidscribe.db.models import Channel, Segment, Video
+
+SearchMode = Literal["vector", "hybrid"]
 
 #: pgvector's upper bound for hnsw.ef_search.
 _MAX_EF_SEARCH = 1000
+#: Reciprocal rank fusion constant of Cormack, Clarke and Buettcher (SIGIR 2009), the value everyone uses: it
+#: damps the head of each ranking, so being first in one list does not outweigh being high in both.
+RRF_K = 60
+#: Candidates each ranking contributes to the fusion: deep enough that a segment ranked moderately by both
+#: (say 30th semantically, 5th by words) is seen by both, shallow enough to stay an index scan.
+HYBRID_CANDIDATES = 50
+#: Must be the configuration of the `segments.text_search` column (migration 0002), or the query's stems
+#: would differ from the stored ones.
+TEXT_SEARCH_CONFIG = "english"
 
 
 @dataclass(frozen=True)
 class SearchHit:
     title: str
-    url: str
+    url: str  # the video as stored
     source_id: str
     start: float
     end: float
     text: str
     speaker: str
-    score: float  # cosine similarity, 1 - cosine distance
+    score: float  # cosine similarity, 1 - cosine distance, in both modes
+    link: str  # `url` opened at `start` (see `moment_link`)
+    published_at: datetime | None
+    channel: str | None  # the channel's name, else its source URL
+    fused_score: float | None  # hybrid mode: the reciprocal rank fusion score hits are ordered by
+
+
+def moment_link(url: str, seconds: float) -> str:
+    """`url` opened at `seconds` (floored to whole seconds, so playback starts just before the first word).
+
+    YouTube (youtube.com, its subdomains, youtu.be) reads a `t=<seconds>s` query parameter: any earlier `t` is
+    replaced, the other parameters are kept byte for byte. Other http(s) and file URLs get a W3C Media
+    Fragment `#t=<seconds>`, which browsers' media players honor; it replaces any fragment, because the only
+    fragment vidscribe stores is yt-dlp's smuggled feed data, which means nothing to a browser. Other schemes
+    are returned unchanged: there is no portable way to address a moment in them.
+    """
+    stamp = int(max(seconds, 0.0))
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in ("youtube.com", "youtu.be") or host.endswith(".youtube.com"):
+        kept = [pair for pair in parts.query.split("&") if pair and pair.split("=", 1)[0] != "t"]
+        return urlunsplit(parts._replace(query="&".join([*kept, f"t={stamp}s"])))
+    if parts.scheme in ("http", "https", "file"):
+        return urlunsplit(parts._replace(fragment=f"t={stamp}"))
+    return url
 
 
 def _ef_search(limit: int, filtered: bool) -> int:
-    """HNSW candidates to visit: pgvector 0.6 filters after the index scan, so a speaker filter needs more
-    candidates or a rare speaker would get fewer than `limit` hits."""
+    """HNSW candidates to visit: pgvector 0.6 filters after the index scan, so a filter needs more candidates or
+    a rare speaker (or a small channel, or a short date range) would get fewer than `limit` hits."""
     return min(_MAX_EF_SEARCH, max(40, limit * (20 if filtered else 2)))
 
 
-def search(engine: Engine, query_embedding: np.ndarray, speaker: str | None = None, limit: int = 10) -> list[SearchHit]:
-    """The `limit` segments nearest to the query embedding, optionally only those of one speaker."""
-    query = np.asarray(query_embedding, dtype=np.float32).ravel()
-    distance = Segment.embedding.cosine_distance(query)
-    stmt = (
-        select(Video.title, Video.url, Video.source_id, Segment.start, Segment.end, Segment.text, Segment.speaker,
-               distance.label("distance"))
+def _utc_midnight(day: date) -> datetime:
+    """Dates are UTC days: `published_at` holds yt-dlp's upload date (a UTC day) or a UTC timestamp."""
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def _filters(
+    speaker: str | None, channel: str | None, since: date | None, until: date | None
+) -> list[ColumnElement[bool]]:
+    """Conditions both rankings share, so a filter never lets the other ranking's hits back in."""
+    conditions: list[ColumnElement[bool]] = []
+    if speaker is not None:
+        conditions.append(Segment.speaker == speaker)
+    if channel is not None:
+        conditions.append(or_(Channel.source_url == channel, Channel.name == channel))
+    if since is not None:
+        conditions.append(Video.published_at >= _utc_midnight(since))
+    if until is not None:
+        conditions.append(Video.published_at < _utc_midnight(until + timedelta(days=1)))
+    return conditions
+
+
+def _scoped(*columns: ColumnElement) -> Select:
+    """Segments with their video and (optional) channel: every column a filter or a hit needs."""
+    return (
+        select(*columns)
         .join(Video, Video.id == Segment.video_id)
-        .order_by(distance)
+        .outerjoin(Channel, Channel.id == Video.channel_id)
+    )
+
+
+def _hit_columns(distance: ColumnElement[float]) -> tuple[ColumnElement, ...]:
+    return (
+        Video.title, Video.url, Video.source_id, Video.published_at,
+        func.coalesce(Channel.name, Channel.source_url).label("channel"),
+        Segment.start, Segment.end, Segment.text, Segment.speaker, distance.label("distance"),
+    )
+
+
+def _hybrid_statement(
+    distance: ColumnElement[float], query_text: str, conditions: list[ColumnElement[bool]], candidates: int,
+    limit: int,
+) -> Select:
+    """One statement: each ranking is a CTE of its top candidates, fused by a FULL JOIN on the segment id.
+
+    Why in SQL rather than two queries fused in Python: both rankings read one snapshot (an ingest committing
+    in between cannot change one list and not the other), the session's `hnsw.ef_search` covers the one
+    statement, and only the `limit` fused rows, not 2 x HYBRID_CANDIDATES, travel back with their video data.
+    Each CTE keeps the shape its index serves: ORDER BY `<=>` LIMIT for HNSW, `@@` for the GIN index.
+    """
+    nearest = _scoped(Segment.id, distance.label("distance")).where(*conditions).order_by(distance).limit(candidates)
+    nearest_cte = nearest.cte("nearest")
+    by_meaning = select(
+        nearest_cte.c.id, func.row_number().over(order_by=nearest_cte.c.distance).label("rank")
+    ).cte("by_meaning")
+
+    tsquery = func.websearch_to_tsquery(cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG), query_text)
+    text_rank = func.ts_rank_cd(Segment.text_search, tsquery)
+    order = (text_rank.desc(), Segment.id)  # the id makes ties (common among short segments) deterministic
+    by_words = (
+        _scoped(Segment.id, func.row_number().over(order_by=order).label("rank"))
+        .where(Segment.text_search.bool_op("@@")(tsquery), *conditions)
+        .order_by(*order)
+        .limit(candidates)
+        .cte("by_words")
+    )
+
+    def contribution(rank: ColumnElement[int]) -> ColumnElement[float]:
+        return func.coalesce(1.0 / (RRF_K + rank), 0.0)
+
+    fused = (
+        select(
+            func.coalesce(by_meaning.c.id, by_words.c.id).label("id"),
+            (contribution(by_meaning.c.rank) + contribution(by_words.c.rank)).label("fused"),
+        )
+        .select_from(by_meaning.join(by_words, by_meaning.c.id == by_words.c.id, full=True))
+        .cte("fused")
+    )
+    return (
+        _scoped(*_hit_columns(distance), fused.c.fused)
+        .join(fused, fused.c.id == Segment.id)
+        .order_by(fused.c.fused.desc(), distance)
         .limit(limit)
     )
-    if speaker is not None:
-        stmt = stmt.where(Segment.speaker == speaker)
+
+
+def search(
+    engine: Engine,
+    query_embedding: np.ndarray,
+    speaker: str | None = None,
+    limit: int = 10,
+    *,
+    query_text: str | None = None,
+    mode: SearchMode = "vector",
+    channel: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[SearchHit]:
+    """The `limit` best segments for a query, best first.
+
+    mode "vector": nearest by cosine similarity to `query_embedding`. mode "hybrid": reciprocal rank fusion
+    (k = RRF_K) of that ranking and PostgreSQL's full-text ranking of `query_text` (`websearch_to_tsquery`,
+    so every word must appear, stemmed, unless joined by `or`; "quoted phrases" and `-word` work; ordered by
+    `ts_rank_cd`). A query whose words no segment holds all of gives an empty text ranking, and the hybrid
+    order is then the vector order. `query_text` is what `query_embedding` was made from; vector mode
+    ignores it.
+
+    Filters apply to both rankings: `speaker` (name or label), `channel` (its source URL or its name), and
+    `since`/`until` (inclusive UTC days of `published_at`; videos without a date are left out when either
+    is given).
+    """
+    if mode not in get_args(SearchMode):
+        raise ValueError(f"search mode {mode!r} is not one of {get_args(SearchMode)}")
+    query = np.asarray(query_embedding, dtype=np.float32).ravel()
+    distance = Segment.embedding.cosine_distance(query)
+    conditions = _filters(speaker, channel, since, until)
+    if mode == "hybrid":
+        if not (query_text and query_text.strip()):
+            raise ValueError("hybrid search needs the query's words (query_text) as well as its embedding")
+        candidates = max(limit, HYBRID_CANDIDATES)
+        stmt = _hybrid_statement(distance, query_text, conditions, candidates, limit)
+    else:
+        stmt = _scoped(*_hit_columns(distance)).where(*conditions).order_by(distance).limit(limit)
+        candidates = limit
     with engine.begin() as conn:
-        conn.execute(select(func.set_config("hnsw.ef_search", str(_ef_search(limit, speaker is not None)), True)))
+        ef_search = _ef_search(candidates, bool(conditions))
+        conn.execute(select(func.set_config("hnsw.ef_search", str(ef_search), True)))
         rows = conn.execute(stmt).all()
     return [
         SearchHit(
             title=row.title, url=row.url, source_id=row.source_id, start=row.start, end=row.end,
             text=row.text, speaker=row.speaker, score=1.0 - float(row.distance),
+            link=moment_link(row.url, row.start), published_at=row.published_at, channel=row.channel,
+            fused_score=float(row.fused) if mode == "hybrid" else None,
         )
         for row in rows
     ]
