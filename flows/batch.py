@@ -47,7 +47,10 @@ class VideoOutcome:
 def _ingest_one(video: VideoInfo) -> VideoOutcome:
     try:
         named = ingest_video.with_options(flow_run_name=video.source_id)
-        return VideoOutcome.done(named(video.url, video))
+        result = named(video.url, video)
+        if result.skipped_reason:
+            return VideoOutcome(video.source_id, video.title, "skipped", error=result.skipped_reason)
+        return VideoOutcome.done(result)
     except Exception as exc:  # one video's failure is recorded (by the flow) and never stops the batch
         return VideoOutcome(video.source_id, video.title, "failed", error=f"{type(exc).__name__}: {exc}")
 

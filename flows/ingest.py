@@ -14,15 +14,23 @@ from sqlalchemy import Engine
 from tasks.decode import decode_task
 from tasks.diarize import diarize_task
 from tasks.embed import embed_task
-from tasks.fetch import fetch_task
+from tasks.fetch import Fetched, fetch_task
 from tasks.identify import identify_task
 from tasks.monologue import monologue_task
 from tasks.segments import segments_task
 from tasks.store import store_task
 from tasks.transcribe import transcribe_task
-from vidscribe.db import VideoInfo, get_engine, list_profiles, mark_failed, mark_running, upsert_video
+from vidscribe.db import (
+    VideoInfo,
+    exclusive,
+    get_engine,
+    list_profiles,
+    mark_failed,
+    mark_running,
+    upsert_video,
+)
 from vidscribe.progress import ProgressEvent, bus
-from vidscribe.settings import get_settings
+from vidscribe.settings import Settings, get_settings
 from vidscribe.timing import StageClock
 
 
@@ -37,6 +45,11 @@ class IngestResult:
     diarization: str
     stage_seconds: dict[str, float]
     diarization_peak_vram_mib: float | None
+    skipped_reason: str = ""
+
+    @classmethod
+    def skipped(cls, video: VideoInfo, reason: str) -> "IngestResult":
+        return cls(0, video.source_id, video.title, 0.0, 0, [], "", {}, None, reason)
 
 
 def _start_attempt(engine: Engine, info: VideoInfo) -> int:
@@ -50,18 +63,33 @@ def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
     """Fetch, decode, transcribe, diarize (unless a monologue), name speakers, segment, embed and store.
 
     `video` is the metadata a backfill already enumerated; with it, even a failed download is recorded.
+    Each video is processed under a database claim: a second worker that reaches the same video while it
+    is in flight skips it, and a claim dies with its worker, so a crashed run's videos are free at once.
     """
     settings = get_settings()
-    label = video.source_id if video else source
-    clock = StageClock(label)
-    bus.emit(ProgressEvent("start", video=label, title=video.title if video else source))
     engine = get_engine(settings)
-    video_id = _start_attempt(engine, video) if video else None
-    try:
+    clock = StageClock(video.source_id if video else source)
+    fetched = None
+    if video is None:  # a single source: its identity (content hash, extractor id) comes with the fetch
         with clock.stage("fetch"):
-            fetched = fetch_task(source, settings, video)
-        if video_id is None:
-            video_id = _start_attempt(engine, fetched.info)
+            fetched = fetch_task(source, settings)
+        video = fetched.info
+        clock.video = video.source_id
+    with exclusive(engine, f"video:{video.source_id}") as claimed:
+        if not claimed:
+            get_run_logger().warning("%s is being processed by another worker: skipped", video.source_id)
+            return IngestResult.skipped(video, "being processed by another worker")
+        return _process(source, video, fetched, clock, settings, engine)
+
+
+def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: StageClock, settings: Settings,
+             engine: Engine) -> IngestResult:
+    bus.emit(ProgressEvent("start", video=video.source_id, title=video.title))
+    video_id = _start_attempt(engine, video)
+    try:
+        if fetched is None:
+            with clock.stage("fetch"):
+                fetched = fetch_task(source, settings, video)
         with clock.stage("decode"):
             audio = decode_task(fetched.path, settings)
         info = dataclasses.replace(fetched.info, duration=audio.duration)
@@ -79,13 +107,12 @@ def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
             store_task(info, segments, vectors, names, clock.seconds, audio.sha256, settings)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        if video_id is not None:
-            mark_failed(engine, video_id, reason)
-        bus.emit(ProgressEvent("failed", video=label, detail=reason))
+        mark_failed(engine, video_id, reason)
+        bus.emit(ProgressEvent("failed", video=video.source_id, detail=reason))
         raise
     speakers = sorted({s.speaker for s in segments})
     how = diarization.reason or "diarized"
     get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
-    bus.emit(ProgressEvent("done", video=label, title=info.title, detail=f"{len(segments)} segments, {how}"))
+    bus.emit(ProgressEvent("done", video=video.source_id, title=info.title, detail=f"{len(segments)} segments, {how}"))
     return IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
                         clock.seconds, diarization.peak_vram_mib)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.db_fixtures import embedded_database, make_settings
 from vidscribe.db import (
     DatabaseUnavailableError,
     SchemaMismatchError,
@@ -27,7 +28,6 @@ from vidscribe.db import (
     upsert_video,
     video_segments,
 )
-from tests.db_fixtures import embedded_database, make_settings
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
 

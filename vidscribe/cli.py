@@ -10,7 +10,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vidscribe.progress_view import Mode, watch, write_json_line
@@ -68,6 +69,8 @@ def main() -> None:
     """Validate settings before any command runs, so a bad setting stops the start with its name."""
     # Prefect's per-task INFO lines would drown the live progress view; warnings and errors still show.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         get_settings()
     except SettingsError as exc:
@@ -224,6 +227,24 @@ def status(
     _guarded(run)
 
 
+@app.command()
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="fix what can be fixed safely")] = False,
+    stuck_hours: Annotated[float, typer.Option(min=0.1, help="'running' longer than this is stuck")] = 2.0,
+) -> None:
+    """Find (and with --repair, fix) inconsistencies: missing embeddings, stuck videos, stale voice profiles."""
+
+    def run() -> None:
+        from vidscribe.doctor import run_doctor
+
+        report = run_doctor(_settings(), repair=repair, stuck_after=timedelta(hours=stuck_hours))
+        console.print(report.render(), highlight=False)
+        if not report.ok:
+            raise typer.Exit(1)
+
+    _guarded(run)
+
+
 @app.command("prefect-setup")
 def prefect_setup(gpu_slots: Annotated[int, typer.Option(min=1, help="models running at once")] = 1) -> None:
     """Create (or update) the `vidscribe` work pool and the `gpu` concurrency limit. Idempotent."""
@@ -273,13 +294,23 @@ def deploy() -> None:
         console.print(f"deployment {name}: {deployment_id}")
 
 
+class SearchMode(str, Enum):
+    vector = "vector"
+    hybrid = "hybrid"
+
+
 @app.command()
 def search(
     query: str,
     speaker: Annotated[str | None, typer.Option(help="only segments spoken by this name or label")] = None,
+    channel: Annotated[str | None, typer.Option(help="only this channel (its URL or name)")] = None,
+    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="published on or after")] = None,
+    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="published on or before")] = None,
+    mode: Annotated[SearchMode, typer.Option(help="hybrid adds PostgreSQL full-text ranking (exact words)")]
+    = SearchMode.hybrid,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
 ) -> None:
-    """Semantic search over every stored segment (cosine similarity in pgvector)."""
+    """Search every stored segment; each hit links to its moment in the video."""
 
     def run() -> None:
         from tasks.embed import embed_texts
@@ -287,11 +318,15 @@ def search(
         from vidscribe.db import search as db_search
 
         settings = _settings()
-        hits = db_search(get_engine(settings), embed_texts([query], settings)[0], speaker=speaker, limit=limit)
-        table = Table("score", "speaker", "video", "time", "text")
+        hits = db_search(get_engine(settings), embed_texts([query], settings)[0], speaker, limit,
+                         query_text=query, mode=mode.value, channel=channel,
+                         since=since.date() if since else None, until=until.date() if until else None)
         for hit in hits:
-            table.add_row(f"{hit.score:.3f}", hit.speaker, hit.title, _clock(hit.start), hit.text)
-        console.print(table if hits else "no matching segments")
+            console.print(f"[bold]{hit.score:.3f}[/] [cyan]{escape(hit.speaker)}[/] in [bold]{escape(hit.title)}"
+                          f"[/] at {_clock(hit.start)}\n  {escape(hit.text)}\n  [link={hit.link}]{hit.link}[/link]",
+                          highlight=False)
+        if not hits:
+            console.print("no matching segments")
 
     _guarded(run)
 

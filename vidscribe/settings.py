@@ -160,7 +160,7 @@ class Settings(BaseSettings):
         if self.text_embedding_dim is None:
             self.text_embedding_dim = GPU_PROFILE_TEXT_DIM if self.profile == "gpu" else 384
         if self.segment_max_seconds <= self.speaker_clip_seconds:
-            raise ValueError("segment_max_seconds must be longer than speaker_clip_seconds")
+            raise ValueError("VIDSCRIBE_SEGMENT_MAX_SECONDS must be longer than VIDSCRIBE_SPEAKER_CLIP_SECONDS")
         return self
 
     @property
@@ -190,6 +190,12 @@ class Settings(BaseSettings):
 
 
 SECRET_FIELDS = frozenset({"hf_token", "database_url", "cookies_file"})
+#: alias (upper case) -> field name, e.g. "HF_TOKEN" and "VIDSCRIBE_HF_TOKEN" -> "hf_token"
+_ALIASED_FIELDS = {
+    str(alias).upper(): name
+    for name, info in Settings.model_fields.items() if isinstance(info.validation_alias, AliasChoices)
+    for alias in info.validation_alias.choices
+}
 
 
 class SettingsError(ValueError):
@@ -203,11 +209,14 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "settings"
-            env = f"VIDSCRIBE_{field.upper()}" if err["loc"] else "settings"
+            if not err["loc"]:  # a cross-field rule: its input is every setting, secrets included
+                lines.append(f"settings: {err['msg']}")
+                continue
+            # pydantic reports an aliased field (HF_TOKEN, DATABASE_URL, ...) under its alias: map it back
+            field = _ALIASED_FIELDS.get(str(err["loc"][0]).upper(), str(err["loc"][0]))
             shown = "hidden" if field in SECRET_FIELDS else repr(err.get("input"))
-            lines.append(f"{env}: {err['msg']} (got {shown})")
-        raise SettingsError("invalid vidscribe settings:\n  " + "\n  ".join(lines)) from None
+            lines.append(f"VIDSCRIBE_{field.upper()}: {err['msg']} (got {shown})")
+        raise SettingsError("invalid vidscribe settings:\n  " + "\n  ".join(dict.fromkeys(lines))) from None
 
 
 @lru_cache(maxsize=1)

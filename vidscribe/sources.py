@@ -13,6 +13,7 @@ to `fetch(..., known=info)` as well: its title and date are the feed's, which a 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from urllib.parse import urlparse
 
 from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.extractor.generic import GenericIE
-from yt_dlp.utils import unsmuggle_url
+from yt_dlp.utils import float_or_none, unsmuggle_url
 
 from vidscribe import ytdlp
 from vidscribe.audio import BadInputError, file_sha256
@@ -59,43 +60,80 @@ def local_info(path: Path) -> VideoInfo:
                      published_at=modified)
 
 
-def source_id(meta: dict[str, Any]) -> str:
-    """`<extractor>:<id>` of a downloaded info dict or of a flat playlist entry (see the module docstring)."""
-    url = meta.get("url") or meta.get("webpage_url") or ""
-    extractor = meta.get("extractor_key") or meta.get("ie_key")
-    video_id = meta.get("id")
+def _text(value: Any) -> str | None:
+    """A metadata value as text (NUL bytes dropped: PostgreSQL text cannot hold them), or None when missing,
+    empty or not a scalar: extractors are not always tidy, and one odd entry must not fail a whole channel."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value).replace("\x00", "") or None
+
+
+def source_id(meta: dict[str, Any], fallback_url: str = "") -> str:
+    """`<extractor>:<id>` of a downloaded info dict or of a flat playlist entry (see the module docstring).
+
+    Raises `BadInputError` when neither yt-dlp nor the URL gives an id (the archive key would be empty).
+    """
+    url = _text(meta.get("url")) or _text(meta.get("webpage_url")) or fallback_url
+    extractor = _text(meta.get("extractor_key")) or _text(meta.get("ie_key"))
+    video_id = _text(meta.get("id"))
     if not (extractor and video_id):
         # The extractor yt-dlp will pick for the URL: the first suitable one, Generic last.
         ie = next(ie for ie in gen_extractor_classes() if ie.suitable(url))
         extractor = extractor or ie.ie_key()
-        video_id = video_id or ie.get_temp_id(url) or _generic_id(url)
+        video_id = video_id or _text(ie.get_temp_id(url)) or _generic_id(url)
+    if not video_id:
+        raise BadInputError(f"{url or 'an entry without a URL'}: yt-dlp gives it no id; give the video's own URL")
     return f"{extractor.lower()}:{video_id}"
 
 
 def _generic_id(url: str) -> str:
     """The id yt-dlp's generic extractor gives a URL: the smuggled feed guid, else the file name's stem."""
-    plain, smuggled = unsmuggle_url(url, {})
-    return smuggled.get("force_videoid") or GenericIE._generic_id(plain)
+    try:
+        plain, smuggled = unsmuggle_url(url, {})
+        guid = _text(smuggled.get("force_videoid"))
+    except (ValueError, AttributeError):  # a malformed smuggle fragment in a hand-written URL
+        plain, guid = url.split("#", 1)[0], None
+    return guid or (_text(GenericIE._generic_id(plain)) or "")
 
 
 def _published(meta: dict[str, Any]) -> datetime | None:
-    timestamp = meta.get("timestamp") or meta.get("release_timestamp")
-    if timestamp:
-        return datetime.fromtimestamp(timestamp, tz=timezone.utc)
-    day = meta.get("upload_date") or meta.get("release_date")
-    return datetime.strptime(day, "%Y%m%d").replace(tzinfo=timezone.utc) if day else None
+    """When the video was published (UTC); None when no date is given or it cannot be read (kept as undated)."""
+    for key in ("timestamp", "release_timestamp"):
+        try:
+            if meta.get(key) and not isinstance(meta[key], bool):  # 0 means unknown, as in yt-dlp
+                return datetime.fromtimestamp(meta[key], tz=timezone.utc)
+        except (TypeError, ValueError, OverflowError, OSError):
+            pass
+    for key in ("upload_date", "release_date"):
+        try:
+            if meta.get(key):
+                return datetime.strptime(meta[key], "%Y%m%d").replace(tzinfo=timezone.utc)
+        except (TypeError, ValueError):
+            pass
+    return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration in seconds, or None when missing or not a finite, non-negative number."""
+    number = float_or_none(value) if not isinstance(value, bool) else None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
 
 
 def info_from_ytdlp(meta: dict[str, Any], fallback_url: str) -> VideoInfo:
-    """Map yt-dlp's info dict (any extractor, downloaded or a flat entry) onto our video metadata."""
+    """Map yt-dlp's info dict (any extractor, downloaded or a flat entry) onto our video metadata.
+
+    Odd values (wrong types, unreadable dates) become None; only a missing id raises (`BadInputError`).
+    """
+    url = _text(meta.get("webpage_url")) or _text(meta.get("url")) or _text(meta.get("original_url")) or fallback_url
     return VideoInfo(
-        source_id=source_id(meta),
-        url=meta.get("webpage_url") or meta.get("url") or meta.get("original_url") or fallback_url,
-        title=meta.get("title") or str(meta.get("id") or fallback_url),
-        channel_url=meta.get("channel_url") or meta.get("uploader_url") or meta.get("playlist_webpage_url"),
-        channel_name=meta.get("channel") or meta.get("uploader") or meta.get("playlist_title"),
+        source_id=source_id(meta, fallback_url),
+        url=url,
+        title=_text(meta.get("title")) or _text(meta.get("id")) or fallback_url,
+        channel_url=_text(meta.get("channel_url")) or _text(meta.get("uploader_url"))
+        or _text(meta.get("playlist_webpage_url")),
+        channel_name=_text(meta.get("channel")) or _text(meta.get("uploader")) or _text(meta.get("playlist_title")),
         published_at=_published(meta),
-        duration=meta.get("duration"),
+        duration=_seconds(meta.get("duration")),
     )
 
 

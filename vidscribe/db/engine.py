@@ -80,8 +80,11 @@ def get_engine(settings: Settings) -> Engine:
     with _lock:
         engine = _engines.get(key)
         if engine is None:
+            # Each video in flight holds one connection for its claim (see queries.exclusive), so the pool
+            # grows with the backfill's parallelism on top of the default.
             engine = create_engine(
-                url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+                url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+                pool_size=5 + settings.backfill_parallel, max_overflow=10,
             )
             _engines[key] = engine
     assert settings.text_embedding_dim is not None  # filled by the settings profile

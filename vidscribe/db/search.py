@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from sqlalchemy import ColumnElement, Engine, Select, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.orm import QueryableAttribute
 
 from vidscribe.db.models import Channel, Segment, Video
 
 SearchMode = Literal["vector", "hybrid"]
+_Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 #: pgvector's upper bound for hnsw.ef_search.
 _MAX_EF_SEARCH = 1000
@@ -101,7 +103,7 @@ def _filters(
     return conditions
 
 
-def _scoped(*columns: ColumnElement) -> Select:
+def _scoped(*columns: _Column) -> Select[Any]:
     """Segments with their video and (optional) channel: every column a filter or a hit needs."""
     return (
         select(*columns)
@@ -110,7 +112,7 @@ def _scoped(*columns: ColumnElement) -> Select:
     )
 
 
-def _hit_columns(distance: ColumnElement[float]) -> tuple[ColumnElement, ...]:
+def _hit_columns(distance: ColumnElement[float]) -> tuple[_Column, ...]:
     return (
         Video.title, Video.url, Video.source_id, Video.published_at,
         func.coalesce(Channel.name, Channel.source_url).label("channel"),
@@ -121,7 +123,7 @@ def _hit_columns(distance: ColumnElement[float]) -> tuple[ColumnElement, ...]:
 def _hybrid_statement(
     distance: ColumnElement[float], query_text: str, conditions: list[ColumnElement[bool]], candidates: int,
     limit: int,
-) -> Select:
+) -> Select[Any]:
     """One statement: each ranking is a CTE of its top candidates, fused by a FULL JOIN on the segment id.
 
     Why in SQL rather than two queries fused in Python: both rankings read one snapshot (an ingest committing
@@ -129,11 +131,13 @@ def _hybrid_statement(
     statement, and only the `limit` fused rows, not 2 x HYBRID_CANDIDATES, travel back with their video data.
     Each CTE keeps the shape its index serves: ORDER BY `<=>` LIMIT for HNSW, `@@` for the GIN index.
     """
-    nearest = _scoped(Segment.id, distance.label("distance")).where(*conditions).order_by(distance).limit(candidates)
-    nearest_cte = nearest.cte("nearest")
-    by_meaning = select(
-        nearest_cte.c.id, func.row_number().over(order_by=nearest_cte.c.distance).label("rank")
-    ).cte("by_meaning")
+    by_meaning = (
+        _scoped(Segment.id, func.row_number().over(order_by=distance).label("rank"))
+        .where(*conditions)
+        .order_by(distance)
+        .limit(candidates)
+        .cte("by_meaning")
+    )
 
     tsquery = func.websearch_to_tsquery(cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG), query_text)
     text_rank = func.ts_rank_cd(Segment.text_search, tsquery)
