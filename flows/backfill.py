@@ -65,7 +65,7 @@ def backfill_channel(
         videos = enumerate_task(url, settings, since, until, limit, order)
         stored = set() if force else done_source_ids(engine, [v.source_id for v in videos])
         todo = [v for v in videos if v.source_id not in stored]
-        outcomes = ingest_many(todo, settings.backfill_parallel, f"backfill {url}")
+        outcomes = ingest_many(todo, settings.backfill_parallel, f"backfill {url}", force)
         skipped = [VideoOutcome(v.source_id, v.title, "skipped") for v in videos if v.source_id in stored]
         for outcome in skipped:
             bus.emit(ProgressEvent("skipped", video=outcome.source_id, title=outcome.title))

@@ -44,10 +44,10 @@ class VideoOutcome:
                 "speakers": self.speakers, "seconds per stage": seconds, "error": self.error}
 
 
-def _ingest_one(video: VideoInfo) -> VideoOutcome:
+def _ingest_one(video: VideoInfo, force: bool) -> VideoOutcome:
     try:
         named = ingest_video.with_options(flow_run_name=video.source_id)
-        result = named(video.url, video)
+        result = named(video.url, video, force)
         if result.skipped_reason:
             return VideoOutcome(video.source_id, video.title, "skipped", error=result.skipped_reason)
         return VideoOutcome.done(result)
@@ -55,14 +55,14 @@ def _ingest_one(video: VideoInfo) -> VideoOutcome:
         return VideoOutcome(video.source_id, video.title, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str) -> list[VideoOutcome]:
+def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str, force: bool = False) -> list[VideoOutcome]:
     """Ingest `videos` with at most `parallel` at a time; a live progress artifact tracks the batch."""
     bus.emit(ProgressEvent("batch", detail=label, total=len(videos)))
     progress = create_progress_artifact(0.0, description=f"{label}: 0/{len(videos)} videos")
     outcomes: list[VideoOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="ingest") as pool:
         # copy_context: each thread's flow run is linked to this flow run as its subflow
-        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, v) for v in videos]
+        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, v, force) for v in videos]
         for future in as_completed(futures):
             outcomes.append(future.result())
             failed = sum(o.status == "failed" for o in outcomes)

@@ -24,6 +24,7 @@ from vidscribe.db import (
     VideoInfo,
     exclusive,
     get_engine,
+    get_video,
     list_profiles,
     mark_failed,
     mark_running,
@@ -48,8 +49,8 @@ class IngestResult:
     skipped_reason: str = ""
 
     @classmethod
-    def skipped(cls, video: VideoInfo, reason: str) -> "IngestResult":
-        return cls(0, video.source_id, video.title, 0.0, 0, [], "", {}, None, reason)
+    def skipped(cls, video: VideoInfo, reason: str, video_id: int = 0) -> "IngestResult":
+        return cls(video_id, video.source_id, video.title, 0.0, 0, [], "", {}, None, reason)
 
 
 def _start_attempt(engine: Engine, info: VideoInfo) -> int:
@@ -59,10 +60,11 @@ def _start_attempt(engine: Engine, info: VideoInfo) -> int:
 
 
 @flow(name="ingest-video", flow_run_name="{source}")
-def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
+def ingest_video(source: str, video: VideoInfo | None = None, force: bool = False) -> IngestResult:
     """Fetch, decode, transcribe, diarize (unless a monologue), name speakers, segment, embed and store.
 
     `video` is the metadata a backfill already enumerated; with it, even a failed download is recorded.
+    A video already stored is skipped unless `force` (then its transcript is replaced, never duplicated).
     Each video is processed under a database claim: a second worker that reaches the same video while it
     is in flight skips it, and a claim dies with its worker, so a crashed run's videos are free at once.
     """
@@ -79,6 +81,9 @@ def ingest_video(source: str, video: VideoInfo | None = None) -> IngestResult:
         if not claimed:
             get_run_logger().warning("%s is being processed by another worker: skipped", video.source_id)
             return IngestResult.skipped(video, "being processed by another worker")
+        stored = get_video(engine, video.source_id)  # checked under the claim: a finished twin is seen here
+        if stored is not None and stored.status == "done" and not force:
+            return IngestResult.skipped(video, "already stored", stored.id)
         return _process(source, video, fetched, clock, settings, engine)
 
 

@@ -21,10 +21,10 @@ def vidscribe(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def fresh_copy(source, folder, name: str) -> None:
-    """A copy with one extra byte of trailing padding: new content hash, same audio (nothing cached)."""
+    """A copy with trailing padding after the audio data: a content hash of its own, same sound."""
     shutil.copy(source, folder / name)
     with (folder / name).open("ab") as handle:
-        handle.write(b"\0\0")
+        handle.write(b"\0" + name.encode())
 
 
 def test_backfill_json_lines_report_every_stage_then_status(settings, prefect_api, voices, tmp_path):

@@ -85,7 +85,7 @@ def speaker_time_fractions(segments, turns, reference: str, name: str) -> float:
 
 def test_enrolled_voice_is_named_in_a_dialogue(settings, voices, prefect_api):
     enroll("Alice", voices.alice_references, settings)
-    result = ingest_video(str(voices.dialogue))
+    result = ingest_video(str(voices.dialogue), force=True)  # names come from the profile just enrolled
     segments = video_segments(get_engine(settings), result.video_id)
     alice = speaker_time_fractions(segments, voices.dialogue_turns, "Alice", "Alice")
     bob_as_alice = speaker_time_fractions(segments, voices.dialogue_turns, "Bob", "Alice")
@@ -100,8 +100,9 @@ def test_sample_is_stored_once_and_searchable(settings, sample, prefect_api):
     first = ingest_video(str(sample["audio"]))
     count = segment_count(engine, first.video_id)
     assert count >= 3 and first.diarization == "diarized"
-    second = ingest_video(str(sample["audio"]))
-    assert second.video_id == first.video_id
+    assert ingest_video(str(sample["audio"])).skipped_reason == "already stored"
+    second = ingest_video(str(sample["audio"]), force=True)  # re-ingest replaces, never duplicates
+    assert second.video_id == first.video_id and not second.skipped_reason
     assert segment_count(engine, first.video_id) == count
     assert get_video(engine, first.source_id).status == "done"
 

@@ -38,23 +38,41 @@ from vidscribe.audio import BadInputError
 from vidscribe.db import DatabaseUnavailableError, get_engine
 from vidscribe.db.engine import database_url
 from vidscribe.progress import bus
-from vidscribe.settings import Settings, get_settings
+from vidscribe.settings import Settings, get_settings, load_settings
 
 HF_SECRET = "hf_SECRETtoken123audit"
 COOKIE_SECRET = "COOKIE_SECRET_456audit"
 DB_SECRET = "DBPASS_SECRET_789audit"
 SECRETS = (HF_SECRET, COOKIE_SECRET, DB_SECRET)
-_BASE64 = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}")
+_BASE64 = re.compile(rb"[A-Za-z0-9+/\r\n]{24,}={0,2}")  # line-wrapped too: Prefect wraps pickled exceptions
+
+
+def _json_strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item)
 
 
 def _decoded_blobs(data: bytes) -> Iterator[bytes]:
-    """Base64 runs in `data`, decoded: Prefect stores pickled results base64-encoded inside JSON."""
-    for match in _BASE64.finditer(data):
-        blob = match.group()
-        try:
-            yield base64.b64decode(blob + b"=" * (-len(blob) % 4), validate=False)
-        except (binascii.Error, ValueError):
-            continue
+    """Base64 runs in `data` (and in its JSON strings), decoded: Prefect stores pickled results and exceptions
+    base64-encoded, in a JSON record or line-wrapped in a file of their own."""
+    chunks = [data]
+    try:
+        chunks += [text.encode() for text in _json_strings(json.loads(data))]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    for chunk in chunks:
+        for match in _BASE64.finditer(chunk):
+            blob = re.sub(rb"\s", b"", match.group())
+            try:
+                yield base64.b64decode(blob + b"=" * (-len(blob) % 4))
+            except (binascii.Error, ValueError):
+                continue
 
 
 class Audit:
@@ -137,6 +155,17 @@ def debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
             logger.removeHandler(caplog.handler)
 
 
+def _paged(read, **options) -> list:
+    """Every item of a Prefect API listing (the server answers at most 200 per request)."""
+    items, offset = [], 0
+    while True:
+        page = read(limit=200, offset=offset, **options)
+        items += page
+        if len(page) < 200:
+            return items
+        offset += 200
+
+
 def _prefect_records(audit: Audit, started: datetime) -> dict[str, list[str]]:
     """Search what the Prefect API holds about the runs since `started`; returns run names by kind."""
     from prefect import get_client
@@ -146,31 +175,36 @@ def _prefect_records(audit: Audit, started: datetime) -> dict[str, list[str]]:
         TaskRunFilter,
         TaskRunFilterStartTime,
     )
-    from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort, TaskRunSort
+    from prefect.client.schemas.objects import Artifact
+    from prefect.client.schemas.sorting import FlowRunSort, LogSort, TaskRunSort
 
     names: dict[str, list[str]] = {"flow_runs": [], "task_runs": [], "artifacts": []}
     with get_client(sync_client=True) as client:
-        flow_runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started)), sort=FlowRunSort.START_TIME_ASC,
-            limit=200)
+        flow_runs = _paged(client.read_flow_runs, sort=FlowRunSort.START_TIME_ASC,
+                           flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started)))
         for run in flow_runs:
             names["flow_runs"].append(run.name)
             audit.text(f"prefect flow run {run.name}", run.model_dump_json())  # parameters, state, message
             audit.text(f"prefect flow run {run.name} parameters", json.dumps(run.parameters, default=str))
             for state in client.read_flow_run_states(run.id):
                 audit.text(f"prefect flow run {run.name} state {state.type.value}", state.model_dump_json())
-        task_runs = client.read_task_runs(
-            task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=started)), sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-            limit=500)
+        task_runs = _paged(client.read_task_runs, sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                           task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=started)))
         for run in task_runs:
             names["task_runs"].append(run.name)
             audit.text(f"prefect task run {run.name}", run.model_dump_json())  # inputs, cache key, state
             for state in client.read_task_run_states(run.id):
                 audit.text(f"prefect task run {run.name} state {state.type.value}", state.model_dump_json())
-        for artifact in client.read_artifacts(sort=ArtifactSort.CREATED_DESC, limit=500):
+        # The sync client's read_artifacts sends `null` filters, which this server refuses: ask the endpoint.
+        def read_artifacts(limit: int, offset: int) -> list[Artifact]:
+            response = client.request("POST", "/artifacts/filter",
+                                      json={"limit": limit, "offset": offset, "sort": "CREATED_DESC"})
+            return [Artifact.model_validate(item) for item in response.json()]
+
+        for artifact in _paged(read_artifacts):
             names["artifacts"].append(artifact.key or artifact.type or "")
             audit.text(f"prefect artifact {artifact.key or artifact.id}", artifact.model_dump_json())
-        for log in client.read_logs(sort=LogSort.TIMESTAMP_ASC, limit=500):
+        for log in _paged(client.read_logs, sort=LogSort.TIMESTAMP_ASC):
             audit.text("prefect API log", log.model_dump_json())
     return names
 
@@ -277,3 +311,23 @@ def test_settings_pickle_their_secrets_so_they_must_never_be_persisted(secret_se
     pickled = pickle.dumps(secret_settings)
     assert HF_SECRET.encode() in pickled and DB_SECRET.encode() in pickled
     assert HF_SECRET not in repr(secret_settings) and DB_SECRET not in secret_settings.model_dump_json()
+
+
+def test_the_audit_finds_secrets_in_every_encoding_it_searches(tmp_path):
+    """The audit is only as good as its search: a pickled Settings in a Prefect result record, a line-wrapped
+    base64 pickle and a plain log line must all be found (guards against a vacuous pass)."""
+    leaky = load_settings(hf_token=HF_SECRET, database_url=DB_SECRET)
+    pickled = pickle.dumps(leaky)
+    record = {"metadata": {"serializer": {"type": "pickle"}}, "result": base64.b64encode(pickled).decode()}
+    (tmp_path / "record").write_text(json.dumps(record))
+    (tmp_path / "wrapped").write_bytes(base64.encodebytes(pickle.dumps(RuntimeError(f"x {COOKIE_SECRET}"))))
+    audit = Audit()
+    audit.files("storage", tmp_path, decode_base64=True)
+    audit.text("log", f"token={HF_SECRET}")
+    found = "\n".join(audit.findings)
+    assert f"{HF_SECRET} in storage: record (base64-encoded" in found
+    assert f"{DB_SECRET} in storage: record (base64-encoded" in found
+    assert f"{COOKIE_SECRET} in storage: wrapped (base64-encoded" in found
+    assert f"{HF_SECRET} in log" in found
+    with pytest.raises(AssertionError, match="secrets leaked"):
+        audit.check()

@@ -101,6 +101,7 @@ def models_prepare() -> None:
 @app.command()
 def ingest(
     source: Annotated[str, typer.Argument(help="a media file or any URL yt-dlp reads")],
+    force: Annotated[bool, typer.Option(help="re-ingest even if already stored")] = False,
     json_lines: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -112,7 +113,7 @@ def ingest(
         settings = _settings()
         mode = _mode(json_lines, quiet)
         with watch(mode, console=console):
-            result = ingest_video(source)
+            result = ingest_video(source, force=force)
         if mode == "json":
             _emit_json("result", result)
         else:
