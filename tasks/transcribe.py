@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-from vidscribe.audio import AudioRef
+from vidscribe.audio import AudioRef, BadInputError
 from vidscribe.gpu import gpu_slot, resolve_compute_type, resolve_device
 from vidscribe.model_registry import models
 from vidscribe.settings import Settings
@@ -19,7 +19,8 @@ from vidscribe.stage_task import stage_task
 from vidscribe.transcript import AsrSegment, Transcript, Word
 
 #: the settings that change a transcript: part of the stage's cache key
-SETTINGS_FIELDS = ("asr_model", "device", "compute_type", "asr_batch_size", "asr_beam_size", "language")
+SETTINGS_FIELDS = ("asr_model", "device", "compute_type", "asr_batch_size", "asr_beam_size", "language",
+                   "asr_min_avg_logprob")
 
 
 def load_whisper(settings: Settings) -> WhisperModel:
@@ -59,9 +60,31 @@ def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) ->
                       duration=float(info.duration), segments=segments)
 
 
+def check_speech(transcript: Transcript, source: str, settings: Settings) -> None:
+    """Refuse transcripts that would fill the archive with noise.
+
+    No words at all means music, noise or silence. A duration-weighted mean log-probability below Whisper's
+    own `log_prob_threshold` convention (-1.0) means the model did not understand: typically speech in
+    another language than an English-only model knows, which it "translates" into confident-looking
+    nonsense (measured: German through tiny.en gives -2.6, English -0.25).
+    """
+    if not transcript.words:
+        raise BadInputError(f"{source}: no speech found (music, noise or silence only); nothing to store")
+    weights = [s.end - s.start for s in transcript.segments]
+    mean_logprob = float(np.average([s.avg_logprob for s in transcript.segments], weights=weights))
+    if mean_logprob < settings.asr_min_avg_logprob:
+        raise BadInputError(
+            f"{source}: the speech was not understood (mean log-probability {mean_logprob:.2f} < "
+            f"{settings.asr_min_avg_logprob}); if it is not in '{settings.language or 'the detected language'}'"
+            f", set VIDSCRIBE_LANGUAGE and a multilingual VIDSCRIBE_ASR_MODEL (e.g. large-v3)"
+        )
+
+
 def transcribe(audio: AudioRef, settings: Settings) -> Transcript:
-    """The stage: transcribe a decoded recording."""
-    return transcribe_waveform(np.asarray(audio.load()), settings)
+    """The stage: transcribe a decoded recording; recordings without understood speech are bad input."""
+    transcript = transcribe_waveform(np.asarray(audio.load()), settings)
+    check_speech(transcript, audio.source, settings)
+    return transcript
 
 
 transcribe_task = stage_task("transcribe", SETTINGS_FIELDS)(transcribe)

@@ -17,6 +17,11 @@ from vidscribe.db import get_engine, get_video, segment_count
 from vidscribe.settings import SettingsError, load_settings
 
 
+def sox(path: Path, *effects: str) -> Path:
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(path), *effects], check=True, capture_output=True)
+    return path
+
+
 @pytest.fixture()
 def bad_files(tmp_path: Path) -> dict[str, Path]:
     text = tmp_path / "notes.mp3"
@@ -24,12 +29,20 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
     silent = tmp_path / "silent.wav"
-    sf.write(silent, np.zeros(16_000 * 3, dtype=np.float32), 16_000)
-    return {"not audio": text, "empty": empty, "silent": silent}
+    sf.write(silent, np.zeros(16_000, dtype=np.float32), 16_000)  # one second of silence
+    german = tmp_path / "german.wav"
+    subprocess.run(["espeak-ng", "-v", "de", "-w", str(german), "Guten Morgen, heute sprechen wir über das Wetter "
+                    "in Berlin und die Züge, die wieder einmal Verspätung haben. Morgen wird es regnen."], check=True)
+    return {"not audio": text, "empty": empty, "silent": silent,
+            "noise": sox(tmp_path / "noise.wav", "synth", "15", "pinknoise", "vol", "0.3"),
+            "music": sox(tmp_path / "music.wav", "synth", "15", "pluck", "C4", "pluck", "E4", "pluck", "G4",
+                         "remix", "-", "vol", "0.5"),
+            "not english": german}
 
 
 @pytest.mark.parametrize("kind, message", [("not audio", "not a readable audio"), ("empty", "empty"),
-                                           ("silent", "silent")])
+                                           ("silent", "silent"), ("noise", "no speech found"),
+                                           ("music", "no speech found"), ("not english", "not understood")])
 def test_bad_media_fails_cleanly(settings, prefect_api, bad_files, kind, message):
     engine = get_engine(settings)
     segments_before = segment_count(engine)
