@@ -209,14 +209,11 @@ SECRET_TOKEN = "hf_SECRETtoken123fuzz"
 SECRET_PASSWORD = "DBPASS_SECRET_fuzz_789"
 SECRET_URL = f"postgresql://vidscribe:{SECRET_PASSWORD}@127.0.0.1:1/vidscribe"
 
-NUMERIC_FIELDS = ["asr_batch_size", "asr_beam_size", "embedding_batch_size", "segmentation_batch_size",
-                  "monologue_probe_windows", "monologue_probe_seconds", "monologue_similarity",
-                  "speaker_batch_size", "speaker_sample_clips", "speaker_clip_seconds", "speaker_match_threshold",
-                  "speaker_match_margin", "segment_max_seconds", "segment_max_chars", "segment_pause_seconds",
-                  "segment_min_turn_seconds", "backfill_parallel", "text_embedding_batch_size",
-                  "text_embedding_dim", "request_sleep_seconds", "download_sleep_seconds", "download_rate_limit",
-                  "fetch_retries", "fetch_retry_seconds"]
+#: Every numeric setting (read from the model, so a new one is fuzzed too) and the ones with fixed choices.
+NUMERIC_FIELDS = sorted(name for name, info in Settings.model_fields.items()
+                        if info.annotation in (int, float, int | None, float | None))
 CHOICE_FIELDS = ["profile", "device", "speaker_encoder", "enable_diarization", "assume_monologue"]
+assert len(NUMERIC_FIELDS) >= 20 and set(CHOICE_FIELDS) <= set(Settings.model_fields)
 FIELDS = NUMERIC_FIELDS + CHOICE_FIELDS
 #: Environment names that are not VIDSCRIBE_<FIELD> (the error message names the VIDSCRIBE_ form).
 BARE_NAMES = {"enable_diarization": "ENABLE_DIARIZATION", "assume_monologue": "ASSUME_MONOLOGUE"}
