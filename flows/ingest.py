@@ -31,6 +31,7 @@ from vidscribe.db import (
     upsert_video,
 )
 from vidscribe.progress import ProgressEvent, bus
+from vidscribe.reports import publish_video_report
 from vidscribe.settings import Settings, get_settings
 from vidscribe.timing import StageClock
 
@@ -118,6 +119,8 @@ def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: Stag
     speakers = sorted({s.speaker for s in segments})
     how = diarization.reason or "diarized"
     get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
+    result = IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
+                          clock.seconds, diarization.peak_vram_mib)
+    publish_video_report(result, segments, settings)  # markdown artifact with the speaker timeline
     bus.emit(ProgressEvent("done", video=video.source_id, title=info.title, detail=f"{len(segments)} segments, {how}"))
-    return IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
-                        clock.seconds, diarization.peak_vram_mib)
+    return result
