@@ -157,6 +157,19 @@ def print_batch(summary: BatchSummary, mode: Mode) -> None:
                   f"{summary.count('skipped')} already stored {summary.note}")
 
 
+def _run_batch(start: Callable[[], BatchSummary], json_lines: bool, quiet: bool) -> None:
+    """Run a batch flow under the chosen progress view, then print its summary."""
+
+    def run() -> None:
+        settings = _settings()
+        mode = _mode(json_lines, quiet)
+        with watch(mode, settings.backfill_parallel, console):
+            summary = start()
+        print_batch(summary, mode)
+
+    _guarded(run)
+
+
 @app.command()
 def backfill(
     url: Annotated[str, typer.Argument(help="channel, playlist, feed URL, or a local folder")],
@@ -170,17 +183,13 @@ def backfill(
 ) -> None:
     """Ingest every video of a channel that is not stored yet (the `backfill-channel` flow)."""
 
-    def run() -> None:
+    def start() -> BatchSummary:
         from flows.backfill import backfill_channel
 
-        settings = _settings()
-        mode = _mode(json_lines, quiet)
-        with watch(mode, settings.backfill_parallel, console):
-            summary = backfill_channel(url, since.date() if since else None, until.date() if until else None,
-                                       limit, order.value, force)
-        print_batch(summary, mode)
+        return backfill_channel(url, since.date() if since else None, until.date() if until else None, limit,
+                                order.value, force)
 
-    _guarded(run)
+    _run_batch(start, json_lines, quiet)
 
 
 @app.command()
@@ -191,16 +200,12 @@ def retry(
 ) -> None:
     """Re-run failed videos (the `retry-failed` flow)."""
 
-    def run() -> None:
+    def start() -> BatchSummary:
         from flows.backfill import retry_failed
 
-        settings = _settings()
-        mode = _mode(json_lines, quiet)
-        with watch(mode, settings.backfill_parallel, console):
-            summary = retry_failed(channel)
-        print_batch(summary, mode)
+        return retry_failed(channel)
 
-    _guarded(run)
+    _run_batch(start, json_lines, quiet)
 
 
 @app.command()
