@@ -16,7 +16,7 @@ from yt_dlp import YoutubeDL
 from yt_dlp.utils import DownloadError
 
 from tasks.fetch import fetch
-from tests.feed import CHANNEL_TITLE, HOSTILE_TITLE, FeedServer, feed, make_feed, podcast_episodes  # noqa: F401
+from tests.feed import CHANNEL_TITLE, HOSTILE_TITLE, FeedServer
 from vidscribe.audio import BadInputError, decode
 from vidscribe.db import VideoInfo
 from vidscribe.settings import SettingsError, load_settings
