@@ -66,7 +66,7 @@ def speaker_timeline_png(segments: list[Segment], duration: float, title: str) -
         spans = [(s.start / 60, (s.end - s.start) / 60) for s in segments if s.speaker == name]
         ax.broken_barh(spans, (lane - 0.35, 0.7), facecolors=colours[name], antialiased=False, linewidth=0)
     ax.set_yticks(range(len(lanes)), lanes)
-    ax.set_ylim(len(lanes) - 0.5, -0.5)  # first speaker on top
+    ax.set_ylim(max(1, len(lanes)) - 0.5, -0.5)  # first speaker on top; one empty lane when nobody spoke
     ax.set_xlim(0, max([duration] + [s.end for s in segments]) / 60)
     ax.set_xlabel("minutes")
     ax.set_title(title if len(title) <= 90 else title[:89] + "…", fontsize=11)
@@ -98,7 +98,7 @@ def _stage_table(stage_seconds: dict[str, float]) -> list[str]:
 
 def video_report_markdown(title: str, url: str, duration: float, segments: list[Segment],
                           stage_seconds: dict[str, float], peak_vram_mib: float | None, image_ref: str) -> str:
-    """The report as markdown: speakers by talk time, size of the transcript, stage timings, VRAM, timeline."""
+    """The report as markdown: summary and timeline first (what a reader looks for), then the tables."""
     vram = "CPU run" if peak_vram_mib is None else f"{peak_vram_mib:.0f} MiB"
     return "\n".join([
         f"# {title}",
@@ -108,6 +108,8 @@ def video_report_markdown(title: str, url: str, duration: float, segments: list[
         f"{len(talk_time(segments))} speakers  ",
         f"Diarization VRAM peak: {vram}",
         "",
+        f"![speaker timeline]({image_ref})",
+        "",
         "## Speakers",
         "",
         *_speaker_table(segments),
@@ -115,10 +117,6 @@ def video_report_markdown(title: str, url: str, duration: float, segments: list[
         "## Seconds per stage",
         "",
         *_stage_table(stage_seconds),
-        "",
-        "## Timeline",
-        "",
-        f"![speaker timeline]({image_ref})",
         "",
     ])
 
