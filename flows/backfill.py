@@ -6,7 +6,6 @@ as `ingest-video` subflows (bounded parallelism), and publish a summary table.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -17,6 +16,7 @@ from flows.batch import VideoOutcome, ingest_many, publish_summary
 from tasks.enumerate import enumerate_task
 from vidscribe.db import VideoInfo, done_source_ids, exclusive, failed_videos, get_engine
 from vidscribe.progress import ProgressEvent, bus
+from vidscribe.reports import report_slug
 from vidscribe.settings import get_settings
 
 
@@ -31,8 +31,8 @@ class BatchSummary:
 
 
 def artifact_key(prefix: str, source: str) -> str:
-    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
-    return f"{prefix}-{re.sub(r'[^a-z0-9]+', '-', source.lower()).strip('-')}"[:100]
+    """The summary's artifact key: the same safe, collision-free slug as the per-video reports."""
+    return f"{prefix}-{report_slug(source)}"
 
 
 def _report(summary: BatchSummary, prefix: str) -> BatchSummary:

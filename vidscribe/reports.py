@@ -125,6 +125,7 @@ def report_slug(source_id: str) -> str:
     """A file-name- and artifact-key-safe name for a source id (lowercase letters, digits, dashes).
 
     The hash suffix keeps two ids apart that differ only in characters the slug drops ("a:b" and "a/b").
+    Any artifact-key prefix no longer than ARTIFACT_PREFIX fits (the backfill summaries use it too).
     """
     digest = hashlib.sha1(source_id.encode()).hexdigest()[:8]
     room = 100 - len(ARTIFACT_PREFIX) - len(digest) - 2  # the key is "<prefix>-<slug>", at most 100 characters
