@@ -1,33 +1,25 @@
 """Channel-level flows: `backfill_channel` (nightly, per channel) and `retry_failed`.
 
 Read as a table of contents: enumerate the source, skip what the database already holds, ingest the rest
-as `ingest-video` subflows (bounded parallelism), and publish a summary table.
+as `ingest-video` subflows (bounded parallelism), here or spread over the work pool's workers
+(`flows/shards.py`), and publish a summary table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
+from pydantic import Field
 
-from flows.batch import VideoOutcome, ingest_many, publish_summary
+from flows.batch import BatchSummary, VideoOutcome, ingest_many, publish_summary
+from flows.shards import run_sharded
 from tasks.enumerate import enumerate_task
 from vidscribe.db import VideoInfo, done_source_ids, exclusive, failed_videos, get_engine
 from vidscribe.progress import ProgressEvent, bus
 from vidscribe.reports import report_slug
 from vidscribe.settings import get_settings
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    source: str
-    outcomes: list[VideoOutcome]
-    note: str = ""
-
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
 
 
 def artifact_key(prefix: str, source: str) -> str:
@@ -46,7 +38,7 @@ def _report(summary: BatchSummary, prefix: str) -> BatchSummary:
     return summary
 
 
-@flow(name="backfill-channel", flow_run_name="backfill {url}")
+@flow(name="backfill-channel", flow_run_name="backfill {url}", persist_result=True)
 def backfill_channel(
     url: str,
     since: date | None = None,
@@ -54,8 +46,15 @@ def backfill_channel(
     limit: int | None = None,
     order: Literal["newest", "oldest"] = "newest",
     force: bool = False,
+    shards: Annotated[int, Field(ge=1, le=256)] = 1,
 ) -> BatchSummary:
-    """Ingest every video of a channel, playlist, feed or folder that is not stored yet."""
+    """Ingest every video of a channel, playlist, feed or folder that is not stored yet.
+
+    With `shards` > 1 the work is spread over that many processes: this run is one, the others are
+    `backfill-shard` runs on the work pool (set it to the number of workers, one per GPU). Only this run holds
+    the channel's lock; the videos are shared out by their per-video claims (see `flows/shards.py`). The
+    result is persisted, so whoever started the run (`run_deployment`) can read the summary.
+    """
     settings = get_settings()
     engine = get_engine(settings)
     with exclusive(engine, f"backfill:{url}") as won:
@@ -65,11 +64,14 @@ def backfill_channel(
         videos = enumerate_task(url, settings, since, until, limit, order)
         stored = set() if force else done_source_ids(engine, [v.source_id for v in videos])
         todo = [v for v in videos if v.source_id not in stored]
-        outcomes = ingest_many(todo, settings.backfill_parallel, f"backfill {url}", force)
+        if min(shards, len(todo)) > 1:  # a shard per video at most
+            outcomes, note = run_sharded(url, todo, min(shards, len(todo)), force, engine)
+        else:
+            outcomes, note = ingest_many(todo, settings.backfill_parallel, f"backfill {url}", force), ""
         skipped = [VideoOutcome(v.source_id, v.title, "skipped") for v in videos if v.source_id in stored]
         for outcome in skipped:
             bus.emit(ProgressEvent("skipped", video=outcome.source_id, title=outcome.title))
-    return _report(BatchSummary(url, outcomes + skipped), "backfill")
+    return _report(BatchSummary(url, outcomes + skipped, note), "backfill")
 
 
 @flow(name="retry-failed")

@@ -2,15 +2,16 @@
 
 Why threads: each video's flow spends much of its time downloading, decoding and in CPU stages; running a
 few videos at once lets those overlap the model-heavy steps of the others, which take the process's GPU slot
-(`vidscribe.gpu.gpu_slot`) one at a time. Models are shared, loaded once, across the threads.
+(`vidscribe.gpu_scheduler.gpu_slot`) one at a time. Models are shared, loaded once, across the threads.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Any
 
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
@@ -31,20 +32,49 @@ class VideoOutcome:
     speakers: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    telemetry: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def done(cls, result: IngestResult) -> "VideoOutcome":
         return cls(result.source_id, result.title, "done", result.duration, result.segments,
-                   len(result.speakers), result.stage_seconds)
+                   len(result.speakers), result.stage_seconds, telemetry=result.telemetry)
 
     def row(self) -> dict[str, object]:
         seconds = ", ".join(f"{k} {v:.1f}" for k, v in self.stage_seconds.items())
+        busy = self.telemetry.get("gpu_busy_fraction")
         return {"video": self.source_id, "title": self.title, "status": self.status,
                 "audio (min)": round(self.audio_seconds / 60, 2), "segments": self.segments,
-                "speakers": self.speakers, "seconds per stage": seconds, "error": self.error}
+                "speakers": self.speakers, "seconds per stage": seconds,
+                "peak VRAM (MiB)": self.telemetry.get("peak_vram_mib") or "",
+                "GPU busy": f"{busy:.0%}" if busy is not None else ("no GPU" if self.telemetry else ""),
+                "error": self.error}
 
 
-def _ingest_one(video: VideoInfo, force: bool) -> VideoOutcome:
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a backfill, a shard of one, or a retry returns (and persists: a sharded backfill reads its shards').
+
+    Defined here, in a module always imported by its package name, so that a pickled summary loads in any
+    process: a flow file loaded from a deployment entrypoint gets a bare module name of Prefect's choosing.
+    """
+
+    source: str
+    outcomes: list[VideoOutcome]
+    note: str = ""
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+
+#: Asked just before a video starts: a reason to skip it (another worker has it, say), or None to ingest it.
+SkipCheck = Callable[[VideoInfo], str | None]
+
+
+def _ingest_one(video: VideoInfo, force: bool, skip: SkipCheck | None) -> VideoOutcome:
+    reason = skip(video) if skip else None
+    if reason:  # decided without a flow run: a shard walking past others' videos leaves no empty runs behind
+        bus.emit(ProgressEvent("skipped", video=video.source_id, title=video.title, detail=reason))
+        return VideoOutcome(video.source_id, video.title, "skipped", error=reason)
     try:
         named = ingest_video.with_options(flow_run_name=video.source_id)
         result = named(video.url, video, force)
@@ -55,14 +85,18 @@ def _ingest_one(video: VideoInfo, force: bool) -> VideoOutcome:
         return VideoOutcome(video.source_id, video.title, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str, force: bool = False) -> list[VideoOutcome]:
-    """Ingest `videos` with at most `parallel` at a time; a live progress artifact tracks the batch."""
+def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str, force: bool = False,
+                skip: SkipCheck | None = None) -> list[VideoOutcome]:
+    """Ingest `videos` with at most `parallel` at a time; a live progress artifact tracks the batch.
+
+    `skip` is asked when a video's turn comes, not up front: what other workers have done by then counts.
+    """
     bus.emit(ProgressEvent("batch", detail=label, total=len(videos)))
     progress = create_progress_artifact(0.0, description=f"{label}: 0/{len(videos)} videos")
     outcomes: list[VideoOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="ingest") as pool:
         # copy_context: each thread's flow run is linked to this flow run as its subflow
-        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, v, force) for v in videos]
+        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, v, force, skip) for v in videos]
         for future in as_completed(futures):
             outcomes.append(future.result())
             failed = sum(o.status == "failed" for o in outcomes)

@@ -6,7 +6,9 @@ Read this as the pipeline's table of contents; each step is a task in `tasks/`.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine
@@ -21,6 +23,7 @@ from tasks.segments import segments_task
 from tasks.store import store_task
 from tasks.transcribe import transcribe_task
 from vidscribe.db import (
+    DatabaseUnavailableError,
     VideoInfo,
     exclusive,
     get_engine,
@@ -29,11 +32,15 @@ from vidscribe.db import (
     mark_failed,
     mark_running,
     upsert_video,
+    video_claim,
 )
+from vidscribe.cpu_pool import run_in_cpu_pool
+from vidscribe.embedding_batcher import batcher
 from vidscribe.progress import ProgressEvent, bus
 from vidscribe.reports import publish_video_report
 from vidscribe.settings import Settings, get_settings
 from vidscribe.timing import StageClock
+from vidscribe.video_telemetry import video_telemetry
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class IngestResult:
     stage_seconds: dict[str, float]
     diarization_peak_vram_mib: float | None
     skipped_reason: str = ""
+    telemetry: dict[str, Any] = field(default_factory=dict)  # see vidscribe.video_telemetry
 
     @classmethod
     def skipped(cls, video: VideoInfo, reason: str, video_id: int = 0) -> "IngestResult":
@@ -56,8 +64,18 @@ class IngestResult:
 
 def _start_attempt(engine: Engine, info: VideoInfo) -> int:
     video_id = upsert_video(engine, info)
-    mark_running(engine, video_id)
+    mark_running(engine, video_id, get_settings().worker_name)
     return video_id
+
+
+def _record_failure(engine: Engine, video_id: int, reason: str) -> None:
+    """Mark the video failed, unless the database is what failed: then it cannot be written, and the flow's
+    own error (which names the database) is the one to raise. The video stays `running` with no claim on it,
+    which `retry_failed` and the next backfill pick up."""
+    try:
+        mark_failed(engine, video_id, reason)
+    except DatabaseUnavailableError as lost:
+        get_run_logger().warning("video %d could not be marked failed: %s", video_id, lost)
 
 
 @flow(name="ingest-video", flow_run_name="{source}")
@@ -78,20 +96,22 @@ def ingest_video(source: str, video: VideoInfo | None = None, force: bool = Fals
             fetched = fetch_task(source, settings)
         video = fetched.info
         clock.video = video.source_id
-    with exclusive(engine, f"video:{video.source_id}") as claimed:
+    with exclusive(engine, video_claim(video.source_id)) as claimed:
         if not claimed:
             get_run_logger().warning("%s is being processed by another worker: skipped", video.source_id)
             return IngestResult.skipped(video, "being processed by another worker")
         stored = get_video(engine, video.source_id)  # checked under the claim: a finished twin is seen here
         if stored is not None and stored.status == "done" and not force:
             return IngestResult.skipped(video, "already stored", stored.id)
-        return _process(source, video, fetched, clock, settings, engine)
+        with batcher.video_in_flight():  # lets the embedding batch know this video may still join it
+            return _process(source, video, fetched, clock, settings, engine)
 
 
 def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: StageClock, settings: Settings,
              engine: Engine) -> IngestResult:
     bus.emit(ProgressEvent("start", video=video.source_id, title=video.title))
     video_id = _start_attempt(engine, video)
+    started = time.monotonic()
     try:
         if fetched is None:
             with clock.stage("fetch"):
@@ -103,24 +123,27 @@ def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: Stag
             transcript = transcribe_task(audio, settings)
         with clock.stage("diarize"):
             diarization = monologue_task(audio, settings, transcript) or diarize_task(audio, settings)
-        with clock.stage("identify"):
-            names = identify_task(audio, settings, diarization, list_profiles(engine))
+        with clock.stage("identify"):  # CPU stages go to the CPU pool, beside other videos' GPU work
+            names = run_in_cpu_pool(settings.cpu_workers, identify_task, audio, settings, diarization,
+                                    list_profiles(engine))
         with clock.stage("segments"):
-            segments = segments_task(transcript, diarization.turns, names, settings)
+            segments = run_in_cpu_pool(settings.cpu_workers, segments_task, transcript, diarization.turns,
+                                       names, settings)
         with clock.stage("embed"):
             vectors = embed_task(segments, settings)
+        telemetry = video_telemetry(video.source_id, started, time.monotonic())
         with clock.stage("store"):
-            store_task(info, segments, vectors, names, clock.seconds, audio.sha256, settings)
+            store_task(info, segments, vectors, names, clock.seconds, audio.sha256, settings, telemetry)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
-        mark_failed(engine, video_id, reason)
+        _record_failure(engine, video_id, reason)
         bus.emit(ProgressEvent("failed", video=video.source_id, detail=reason))
         raise
     speakers = sorted({s.speaker for s in segments})
     how = diarization.reason or "diarized"
     get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
     result = IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
-                          clock.seconds, diarization.peak_vram_mib)
+                          clock.seconds, diarization.peak_vram_mib, telemetry=telemetry)
     publish_video_report(result, segments, settings)  # markdown artifact with the speaker timeline
     bus.emit(ProgressEvent("done", video=video.source_id, title=info.title, detail=f"{len(segments)} segments, {how}"))
     return result

@@ -15,14 +15,20 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 from pyannote.audio import Pipeline
 from pyannote.core import Annotation
 
-from vidscribe.audio import AudioRef
-from vidscribe.gpu import gpu_slot, measure_vram, resolve_device
+from vidscribe.audio import SAMPLE_RATE, AudioRef
+from vidscribe.gpu import measure_vram, model_budget_mib, resolve_device
+from vidscribe.gpu_scheduler import gpu_slot
 from vidscribe.model_registry import models
 from vidscribe.settings import Settings
+from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.speakers.linking import link_speakers, relabel
+from vidscribe.speakers.voices import speaker_voices
 from vidscribe.stage_task import stage_task
 from vidscribe.transcript import Diarization, Turn
+from vidscribe.windows import plan_windows
 
-SETTINGS_FIELDS = ("diarization_pipeline", "device")
+SETTINGS_FIELDS = ("diarization_pipeline", "device", "window_seconds", "speaker_link_threshold", "speaker_model",
+                   "speaker_encoder", "speaker_device", "speaker_sample_clips", "speaker_clip_seconds")
 
 
 class ModelAccessError(RuntimeError):
@@ -70,7 +76,7 @@ def load_diarization_pipeline(settings: Settings) -> Pipeline:
     def loader() -> Pipeline:
         return _load(name, token).to(torch.device(device))
 
-    pipeline = models.get("diarize", name, device, "float32", loader)
+    pipeline = models.get("diarize", name, device, "float32", loader, model_budget_mib(settings, device))
     pipeline.embedding_batch_size = settings.embedding_batch_size
     pipeline.segmentation_batch_size = settings.segmentation_batch_size
     return pipeline
@@ -81,18 +87,44 @@ def _annotation(output: object) -> Annotation:
     return output if isinstance(output, Annotation) else output.speaker_diarization
 
 
-def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
-    """Speaker turns of `audio`, sorted by start, with pyannote's labels (SPEAKER_00, ...)."""
-    pipeline = load_diarization_pipeline(settings)
-    waveform = torch.from_numpy(np.array(audio.load(), dtype=np.float32)).unsqueeze(0)
-    with gpu_slot(), measure_vram(resolve_device(settings.device)) as peak, torch.inference_mode():
-        output = pipeline({"waveform": waveform, "sample_rate": audio.sample_rate}, num_speakers=num_speakers)
+def diarize_window(pipeline: Pipeline, samples: np.ndarray, device: str,
+                   **speakers: int | None) -> tuple[list[Turn], float | None]:
+    """pyannote's turns of one in-memory waveform, sorted by start, and the peak VRAM (MiB) they took."""
+    waveform = torch.from_numpy(samples).unsqueeze(0)
+    with gpu_slot("diarize"), measure_vram(device) as peak, torch.inference_mode():
+        output = pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **speakers)
     turns = sorted(
         (Turn(start=seg.start, end=seg.end, speaker=str(label))
          for seg, _, label in _annotation(output).itertracks(yield_label=True)),
         key=lambda t: (t.start, t.end, t.speaker),
     )
-    return Diarization(turns=tuple(turns), peak_vram_mib=peak.mib)
+    return turns, peak.mib
+
+
+def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
+    """Speaker turns of `audio`, sorted by start, labelled SPEAKER_00, ...
+
+    A recording of one window gets pyannote's turns and labels as they are. A longer one is diarized window
+    by window (`vidscribe.windows`), so only one window's audio is in memory and pyannote's quadratic
+    clustering stays window-sized; the windows' speakers are then linked by voice
+    (`vidscribe.speakers.linking`) and numbered by first appearance.
+    """
+    pipeline = load_diarization_pipeline(settings)
+    device = resolve_device(settings.device)
+    windows = plan_windows(audio, settings.window_seconds)
+    if len(windows) == 1:
+        turns, peak = diarize_window(pipeline, audio.read(), device, num_speakers=num_speakers)
+        return Diarization(turns=tuple(turns), peak_vram_mib=peak)
+    encoder = load_speaker_encoder(settings)
+    window_turns, voices, peaks = [], [], []
+    for window in windows:
+        samples = audio.read(window.start, window.stop)
+        turns, peak = diarize_window(pipeline, samples, device, max_speakers=num_speakers)
+        voices.append(speaker_voices(samples, turns, encoder, settings))
+        window_turns.append([turn.shifted(window.offset) for turn in turns])
+        peaks.append(peak)
+    clusters = link_speakers(voices, settings.speaker_link_threshold, num_speakers)
+    return Diarization(turns=relabel(window_turns, clusters), peak_vram_mib=None if None in peaks else max(peaks))
 
 
 diarize_task = stage_task("diarize", SETTINGS_FIELDS)(diarize)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from vidscribe.audio import AudioRef
-from vidscribe.gpu import gpu_slot
 from vidscribe.settings import Settings
-from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.speakers.factory import load_speaker_encoder, speaker_slot
 from vidscribe.speakers.sampling import sample_clips
 from vidscribe.stage_task import stage_task
 from vidscribe.transcript import Diarization, Transcript, Turn
 
-SETTINGS_FIELDS = ("enable_diarization", "assume_monologue", "speaker_model", "speaker_encoder",
+SETTINGS_FIELDS = ("enable_diarization", "assume_monologue", "speaker_model", "speaker_encoder", "speaker_device",
                    "monologue_probe_windows", "monologue_probe_seconds", "monologue_similarity")
 MONOLOGUE_LABEL = "SPEAKER_00"
 #: fewer probes than this cannot tell a monologue from a dialogue: diarize
@@ -36,7 +35,7 @@ def probe_similarity(audio: AudioRef, settings: Settings, transcript: Transcript
     clips = sample_clips(audio.load(), spans, settings.monologue_probe_seconds, settings.monologue_probe_windows)
     if len(clips) < MIN_PROBES:
         return None
-    with gpu_slot():
+    with speaker_slot(settings):
         vectors = load_speaker_encoder(settings).embed(clips)
     return float(np.min(vectors @ vectors.T))
 

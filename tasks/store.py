@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from vidscribe.db import VideoInfo, get_engine, store_video
@@ -18,9 +20,11 @@ def store(
     stage_seconds: dict[str, float],
     audio_sha256: str,
     settings: Settings,
+    telemetry: dict[str, Any] | None = None,
 ) -> int:
     speakers = {label: {"name": n.name, "confidence": n.confidence, "known": n.known} for label, n in names.items()}
-    return store_video(get_engine(settings), info, segments, vectors, speakers, stage_seconds, audio_sha256)
+    return store_video(get_engine(settings), info, segments, vectors, speakers, stage_seconds, audio_sha256,
+                       telemetry)
 
 
 store_task = retryable_task(store, "store")

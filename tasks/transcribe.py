@@ -12,15 +12,18 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from vidscribe.audio import AudioRef, BadInputError
-from vidscribe.gpu import gpu_slot, resolve_compute_type, resolve_device
+from vidscribe.gpu import model_budget_mib, resolve_compute_type, resolve_device
+from vidscribe.gpu_scheduler import gpu_slot
 from vidscribe.model_registry import models
+from vidscribe.oom import with_oom_fallback
 from vidscribe.settings import Settings
 from vidscribe.stage_task import stage_task
 from vidscribe.transcript import AsrSegment, Transcript, Word
+from vidscribe.windows import plan_windows
 
 #: the settings that change a transcript: part of the stage's cache key
 SETTINGS_FIELDS = ("asr_model", "device", "compute_type", "asr_batch_size", "asr_beam_size", "language",
-                   "asr_min_avg_logprob")
+                   "asr_min_avg_logprob", "window_seconds")
 
 
 def load_whisper(settings: Settings) -> WhisperModel:
@@ -30,13 +33,18 @@ def load_whisper(settings: Settings) -> WhisperModel:
         "asr", settings.asr_model, device, compute_type,
         lambda: WhisperModel(settings.asr_model, device=device, compute_type=compute_type,
                              download_root=str(settings.models_dir / "whisper")),
+        model_budget_mib(settings, device),
     )
 
 
 def transcribe_waveform(samples: np.ndarray, settings: Settings) -> Transcript:
-    """Transcribe 16 kHz mono float32 samples already in memory."""
-    with gpu_slot():
-        return _transcribe(load_whisper(settings), samples, settings)
+    """Transcribe 16 kHz mono float32 samples already in memory (smaller batches, then the CPU, on OOM)."""
+
+    def run(current: Settings) -> Transcript:
+        with gpu_slot("asr"):
+            return _transcribe(load_whisper(current), samples, current)
+
+    return with_oom_fallback(settings, ("asr_batch_size",), "device", "transcription", run)
 
 
 def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) -> Transcript:
@@ -80,9 +88,24 @@ def check_speech(transcript: Transcript, source: str, settings: Settings) -> Non
         )
 
 
+def join_windows(parts: list[tuple[float, Transcript]], duration: float) -> Transcript:
+    """One transcript from windows' transcripts `(offset seconds, transcript)`: times shifted into the
+    recording's; the language is the first window's (fixed anyway unless VIDSCRIBE_LANGUAGE is empty)."""
+    first = parts[0][1]
+    segments = tuple(segment.shifted(offset) for offset, part in parts for segment in part.segments)
+    return Transcript(first.language, first.language_probability, duration, segments)
+
+
 def transcribe(audio: AudioRef, settings: Settings) -> Transcript:
-    """The stage: transcribe a decoded recording; recordings without understood speech are bad input."""
-    transcript = transcribe_waveform(np.asarray(audio.load()), settings)
+    """The stage: transcribe a decoded recording; recordings without understood speech are bad input.
+
+    Long recordings are transcribed window by window (`vidscribe.windows`), each window copied out of the
+    cache on its own, so Whisper's spectrogram and the audio in memory stay window-sized. A recording of
+    one window is transcribed exactly as a whole.
+    """
+    parts = [(window.offset, transcribe_waveform(audio.read(window.start, window.stop), settings))
+             for window in plan_windows(audio, settings.window_seconds)]
+    transcript = join_windows(parts, audio.duration)
     check_speech(transcript, audio.source, settings)
     return transcript
 

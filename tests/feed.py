@@ -55,7 +55,8 @@ EPISODE_SCRIPTS = [
 
 @dataclass(frozen=True)
 class Episode:
-    """One feed item. `guid` defaults to a URN; tests may give a hostile one to check path safety."""
+    """One feed item. `guid` defaults to a URN; tests may give a hostile one to check path safety.
+    `enclosure` puts the file at an absolute URL on another host (an unreachable one, say) instead of here."""
 
     slug: str
     title: str
@@ -63,6 +64,7 @@ class Episode:
     audio: bytes
     duration: float
     guid: str | None = None
+    enclosure: str | None = None
 
     @property
     def path(self) -> str:
@@ -239,7 +241,8 @@ def rss(title: str, link: str, episodes: list[Episode], url: Callable[[str], str
         ET.SubElement(item, "title").text = episode.title
         ET.SubElement(item, "guid", isPermaLink="false").text = episode.item_guid
         ET.SubElement(item, "pubDate").text = format_datetime(episode.published)
-        ET.SubElement(item, "enclosure", url=url(episode.path), type="audio/mpeg", length=str(len(episode.audio)))
+        ET.SubElement(item, "enclosure", url=episode.enclosure or url(episode.path), type="audio/mpeg",
+                      length=str(len(episode.audio)))
         ET.SubElement(item, f"{{{ITUNES_NS}}}duration").text = str(round(episode.duration))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 

@@ -83,3 +83,44 @@ def build_voices(folder: Path) -> Voices:
         sf.write(path, speak(text, ALICE_VOICE), SAMPLE_RATE)
         references.append(path)
     return Voices(folder / "dialogue.wav", turns, folder / "monologue.wav", references)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A few minutes of four voices: espeak-ng's two and the two real ones of pyannote's sample."""
+
+    path: Path
+    turns: list[tuple[float, float, str]]  # (start, end, reference speaker)
+    text: str  # the reference transcript, in order
+
+
+def build_conversation(path: Path) -> Conversation:
+    """Espeak lines of Alice and Bob (dialogue, monologue and reference texts, alternating voices) with
+    pyannote's sample twice between them: every voice comes back after minutes of other speech, which is
+    what a long recording's windows must link. Saved as WAV at `path`."""
+    from pyannote.audio.sample import SAMPLE_FILE
+
+    lines = [*DIALOGUE, *((("Bob", "Alice")[i % 2], text) for i, text in enumerate(MONOLOGUE + ALICE_REFERENCES))]
+    blocks: list[list[tuple[str, str]] | None] = [lines[:5], None, lines[5:11], None, lines[11:]]  # None: sample
+    voice_of = {"Alice": ALICE_VOICE, "Bob": BOB_VOICE}
+    sample = decode_to_array(Path(SAMPLE_FILE["audio"]))
+    sample_turns = [(seg.start, seg.end, str(label))
+                    for seg, _, label in SAMPLE_FILE["annotation"].itertracks(yield_label=True)]
+    sample_text = " ".join(piece["text"] for piece in SAMPLE_FILE["transcription"])
+    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+    pieces, turns, texts, t = [gap], [], [], GAP_SECONDS
+    for block in blocks:
+        if block is None:
+            pieces.append(sample)
+            turns += [(t + start, t + end, who) for start, end, who in sample_turns]
+            texts.append(sample_text)
+        else:
+            audio, block_turns = concatenate([(who, speak(text, voice_of[who])) for who, text in block])
+            pieces.append(audio)
+            turns += [(t + start, t + end, who) for start, end, who in block_turns]
+            texts += [text for _, text in block]
+        t += len(pieces[-1]) / SAMPLE_RATE
+        pieces.append(gap)
+        t += GAP_SECONDS
+    sf.write(path, np.concatenate(pieces), SAMPLE_RATE)
+    return Conversation(path, turns, " ".join(texts))

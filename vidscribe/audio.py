@@ -3,22 +3,29 @@
 Why: every model (Whisper, pyannote, the speaker encoder) needs the same waveform. Decoding once with the
 ffmpeg binary (not torchcodec, whose FFmpeg linkage broke pyannote 4 for our predecessors) and handing the
 array to each model in memory removes both the repeated work and that failure mode. The decoded array is
-kept as `<sha256>.npy` so a retried or resumed run memory-maps it instead of decoding again.
+kept as `<sha256>.npy` so a retried or resumed run memory-maps it instead of decoding again. ffmpeg's output
+is streamed into that file chunk by chunk, so decoding a 3-hour recording needs no more memory than a
+3-minute one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 SAMPLE_RATE = 16_000
 #: Below this RMS (about -60 dBFS) a recording is treated as silent: there is nothing to transcribe.
 SILENCE_RMS = 1e-3
+#: ffmpeg output read (and written to the cache) per step: 256 Ki samples, 1 MiB; decoding's memory bound
+STREAM_CHUNK_BYTES = 1 << 20
 
 
 class BadInputError(ValueError):
@@ -38,6 +45,15 @@ class AudioRef:
     def load(self) -> np.ndarray:
         """The waveform, memory-mapped read-only (no copy until a model needs one)."""
         return np.load(self.path, mmap_mode="r")
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """A float32 copy of samples `[start, stop)`, through a memory map released on return.
+
+        Why not slice one long-lived `load()`: every page a map has touched counts towards the process's
+        resident memory for as long as the map lives, so reading a long recording window by window through
+        one map would end with all of it resident. A map per read holds only the window being copied.
+        """
+        return np.array(self.load()[start:stop], dtype=np.float32)
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -61,34 +77,103 @@ def ffmpeg_binary() -> str:
         raise BadInputError("ffmpeg was not found: install it (apt-get install ffmpeg) and retry") from exc
 
 
-def decode_to_array(source: Path) -> np.ndarray:
-    """Run ffmpeg and return 16 kHz mono float32 samples; errors name the file and the fix."""
+def ffmpeg_command(source: Path) -> list[str]:
+    """ffmpeg writing `source` to stdout as raw 16 kHz mono float32 (the cache file's payload)."""
+    return [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source),
+            "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
+
+
+@dataclass(frozen=True)
+class Level:
+    """What the silence checks need, accumulated while the samples stream past (never all in memory)."""
+
+    samples: int
+    sum_squares: float
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(self.sum_squares / self.samples)) if self.samples else 0.0
+
+
+def _check_source(source: Path) -> None:
     if not source.exists():
         raise BadInputError(f"{source}: no such file; check the path")
     if source.is_dir():
         raise BadInputError(f"{source}: is a folder; give a media file (or use `vidscribe backfill` for folders)")
     if source.stat().st_size == 0:
         raise BadInputError(f"{source}: the file is empty (0 bytes); re-download it")
-    cmd = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source),
-           "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        reason = proc.stderr.decode(errors="replace").strip().splitlines()
-        detail = reason[-1] if reason else f"ffmpeg exit code {proc.returncode}"
-        raise BadInputError(f"{source}: not a readable audio or video file ({detail}); check the file is media")
-    samples = np.frombuffer(proc.stdout, dtype=np.float32)
-    if samples.size == 0:
+
+
+def stream_decode(source: Path, sink: BinaryIO) -> Level:
+    """Decode `source` with ffmpeg into `sink` as raw float32, `STREAM_CHUNK_BYTES` at a time.
+
+    Why streamed: a 3-hour recording is 690 MB of float32; reading ffmpeg's whole output into memory (and
+    then copying it into an array and a file) made decoding's peak memory grow with the recording. Here it
+    stays at one chunk. ffmpeg's error output goes to a temporary file, not a pipe, so a file that makes it
+    print an error per frame cannot fill the pipe and stall both processes.
+    """
+    _check_source(source)
+    samples, sum_squares = 0, 0.0
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(ffmpeg_command(source), stdout=subprocess.PIPE, stderr=errors)
+        assert proc.stdout is not None  # stdout=PIPE
+        try:
+            while block := proc.stdout.read(STREAM_CHUNK_BYTES):
+                chunk = np.frombuffer(block, dtype=np.float32)
+                samples += chunk.size
+                sum_squares += float(np.square(chunk, dtype=np.float64).sum())
+                sink.write(block)
+        finally:
+            proc.stdout.close()  # an early exit (a full disk) must not leave ffmpeg blocked on the pipe
+            returncode = proc.wait()
+        if returncode != 0:
+            errors.seek(0)
+            reason = errors.read().decode(errors="replace").strip().splitlines()
+            detail = reason[-1] if reason else f"ffmpeg exit code {returncode}"
+            raise BadInputError(f"{source}: not a readable audio or video file ({detail}); check the file is media")
+    if samples == 0:
         raise BadInputError(f"{source}: contains no audio stream; give a file with sound")
-    return samples
+    return Level(samples, sum_squares)
 
 
-def check_audible(source: str, samples: np.ndarray) -> None:
+def decode_to_array(source: Path) -> np.ndarray:
+    """16 kHz mono float32 samples of a short file, in memory (speech snippets, references)."""
+    buffer = io.BytesIO()
+    stream_decode(Path(source), buffer)
+    return np.frombuffer(buffer.getbuffer(), dtype=np.float32).copy()
+
+
+def check_audible(source: str, level: Level) -> None:
     """Reject silent recordings early, before any model spends time on them."""
-    if samples.size < SAMPLE_RATE // 10:
+    if level.samples < SAMPLE_RATE // 10:
         raise BadInputError(f"{source}: shorter than 0.1 s of audio; nothing to transcribe")
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    if rms < SILENCE_RMS:
-        raise BadInputError(f"{source}: the recording is silent (RMS {rms:.1e}); nothing to transcribe")
+    if level.rms < SILENCE_RMS:
+        raise BadInputError(f"{source}: the recording is silent (RMS {level.rms:.1e}); nothing to transcribe")
+
+
+def npy_header(samples: int) -> bytes:
+    """The `.npy` header of a 1-D float32 array of `samples` values, as `np.save` writes it."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (samples,)})
+    return header.getvalue()
+
+
+def write_npy(source: Path, handle: BinaryIO) -> Level:
+    """Stream-decode `source` into `handle` as a `.npy` file, byte for byte what `np.save` would write.
+
+    The header holds the array's length, unknown until ffmpeg ends: a placeholder of the same size is
+    written first and overwritten at the end (numpy pads every 1-D float32 header to the same 128 bytes).
+    """
+    placeholder = npy_header(0)
+    handle.write(placeholder)
+    level = stream_decode(source, handle)
+    check_audible(str(source), level)
+    header = npy_header(level.samples)
+    if len(header) != len(placeholder):
+        raise RuntimeError(f"npy header size changed ({len(placeholder)} -> {len(header)} bytes)")
+    handle.seek(0)
+    handle.write(header)
+    return level
 
 
 def decode(source: Path, cache_dir: Path) -> AudioRef:
@@ -99,12 +184,15 @@ def decode(source: Path, cache_dir: Path) -> AudioRef:
     sha = file_sha256(source) if source.is_file() else ""
     cached = cache_dir / f"{sha}.npy"
     if sha and cached.exists():
-        samples = np.load(cached, mmap_mode="r")
+        samples = len(np.load(cached, mmap_mode="r"))
     else:
-        samples = decode_to_array(source)
-        check_audible(str(source), samples)
         cache_dir.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(".partial.npy")
-        np.save(partial, samples)
+        try:
+            with partial.open("wb") as handle:
+                samples = write_npy(source, handle).samples
+        except BaseException:
+            partial.unlink(missing_ok=True)  # bad or silent input leaves nothing in the cache
+            raise
         partial.replace(cached)  # atomic: a crash never leaves a truncated cache entry
-    return AudioRef(source=str(source), sha256=sha, path=cached, duration=len(samples) / SAMPLE_RATE)
+    return AudioRef(source=str(source), sha256=sha, path=cached, duration=samples / SAMPLE_RATE)

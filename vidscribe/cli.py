@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vidscribe.bench import DEFAULT_BYTES_PER_SECOND
 from vidscribe.progress_view import Mode, watch, write_json_line
 from vidscribe.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:  # the flows import models and Prefect: loaded only by the commands that run them
-    from flows.backfill import BatchSummary
+    from flows.batch import BatchSummary
 
 app = typer.Typer(help="Turn video channels into a searchable, speaker-attributed transcript database.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -178,6 +179,8 @@ def backfill(
     limit: Annotated[int | None, typer.Option(min=1)] = None,
     order: Annotated[Order, typer.Option(help="which videos come first (and count towards --limit)")] = Order.newest,
     force: Annotated[bool, typer.Option(help="re-ingest videos already stored")] = False,
+    shards: Annotated[int, typer.Option(min=1, max=256, help="processes sharing the work: this one and "
+                                        "shards-1 runs on the work pool's workers (see README, Scale-out)")] = 1,
     json_lines: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -187,7 +190,7 @@ def backfill(
         from flows.backfill import backfill_channel
 
         return backfill_channel(url, since.date() if since else None, until.date() if until else None, limit,
-                                order.value, force)
+                                order.value, force, shards)
 
     _run_batch(start, json_lines, quiet)
 
@@ -361,6 +364,33 @@ def voices_list() -> None:
         for profile in list_profiles(get_engine(_settings())):
             table.add_row(profile.name, profile.key, str(profile.sample_count))
         console.print(table)
+
+    _guarded(run)
+
+
+@app.command()
+def bench(
+    videos: Annotated[int, typer.Option(min=1, help="recordings in the corpus")] = 8,
+    minutes: Annotated[float, typer.Option(min=0.5, help="length of each recording, at least")] = 5.0,
+    rate: Annotated[int, typer.Option(min=1024, help="feed throttle in bytes/s (YouTube's throttled rate)")]
+    = DEFAULT_BYTES_PER_SECOND,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the report here as JSON")] = None,
+    baseline: Annotated[bool, typer.Option(help="also run the sequential baseline and print the ratio")] = True,
+) -> None:
+    """Throughput benchmark: a spoken corpus on a throttled local feed, the sequential baseline, then the
+    backfill flow, in a private data folder, database and Prefect API (the user's archive is never touched)."""
+
+    def run() -> None:
+        from vidscribe.bench.corpus import CorpusSpec
+        from vidscribe.bench.report import print_report
+        from vidscribe.bench.run import run_bench
+        from vidscribe.bench.sandbox import private_data
+
+        with private_data() as root:
+            report = run_bench(_settings(), CorpusSpec(videos, minutes), rate, baseline, root, console.print)
+        print_report(report, console)
+        if json_path:
+            json_path.write_text(report.to_json())
 
     _guarded(run)
 

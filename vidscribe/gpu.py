@@ -1,13 +1,16 @@
-"""Device choice and VRAM measurement shared by every model-heavy stage."""
+"""Device choice, VRAM measurement and the model memory budget shared by every model-heavy stage."""
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from vidscribe.settings import Settings
 
 
 def resolve_device(setting: str) -> str:
@@ -49,15 +52,14 @@ def measure_vram(device: str) -> Iterator[VramPeak]:
         peak.mib = torch.cuda.max_memory_allocated() / 2**20
 
 
-_GPU_SLOT = threading.Lock()
+def model_budget_mib(settings: "Settings", device: str) -> float | None:
+    """Memory loaded models may use on `device`: the explicit budget, else a fraction of the card; none on
+    a CPU unless given explicitly (resident memory is not the scarce resource there)."""
+    if settings.model_memory_budget_mib is not None:
+        return settings.model_memory_budget_mib
+    if not device.startswith("cuda"):
+        return None
+    from vidscribe.gpu_telemetry import nvml
 
-
-@contextlib.contextmanager
-def gpu_slot() -> Iterator[None]:
-    """Held while a model runs: one model-heavy step at a time per worker process.
-
-    Why: a backfill runs several videos in threads so downloads and CPU stages overlap; two models running
-    at once on one card would thrash its memory. CPU-only work (decoding, segmenting, storing) never takes it.
-    """
-    with _GPU_SLOT:
-        yield
+    total = nvml.total_mib if nvml.start() else torch.cuda.get_device_properties(0).total_memory / 2**20
+    return settings.vram_budget_fraction * total

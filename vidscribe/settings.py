@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,8 @@ from typing import Literal
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vidscribe.hardware import HardwareProfile, detect, tuned_values
 
 Profile = Literal["offline", "gpu"]
 Device = Literal["auto", "cuda", "cpu"]
@@ -103,6 +106,7 @@ class Settings(BaseSettings):
 
     # Speaker identification
     speaker_model: str | None = None
+    speaker_device: Device = Field("cpu", description="cpu runs speaker ID in the CPU pool beside GPU work")
     speaker_encoder: SpeakerEncoderKind = "auto"
     speaker_batch_size: int = Field(16, ge=1, le=512)
     speaker_sample_clips: int = Field(12, ge=1, le=200, description="max clips embedded per diarized speaker")
@@ -117,8 +121,22 @@ class Settings(BaseSettings):
     segment_pause_seconds: float = Field(1.5, gt=0)
     segment_min_turn_seconds: float = Field(1.0, ge=0, description="shorter speaker runs join their neighbour")
 
-    # Orchestration
+    # Long recordings: windows bound memory
+    window_seconds: float = Field(1800.0, ge=30, description="longer recordings are processed in windows")
+    # Calibrated on CAM++ voices of 40 s windows (espeak and pyannote's sample): one voice in two windows
+    # 0.85-0.98; the sample's two real (similar) voices 0.74-0.76, other pairs of voices at most 0.65.
+    speaker_link_threshold: float = Field(0.80, gt=-1, lt=1, description="min cosine joining window speakers")
+
+    # Orchestration and GPU scheduling (the hardware profile fills the counts and batch sizes left unset)
+    hardware_profile: HardwareProfile = Field("auto", description="auto, cpu, gpu-16gb, gpu-80gb or none")
     backfill_parallel: int = Field(2, ge=1, le=64, description="videos in flight at once in one backfill")
+    cpu_workers: int = Field(1, ge=1, le=256, description="threads of the CPU pool (speaker ID, segments)")
+    gpu_limit: str = Field("gpu", description="Prefect global concurrency limit held by model work; empty: none")
+    gpu_lease_idle_seconds: float = Field(2.0, ge=0, le=600, description="idle time before the gpu slot is given back")
+    vram_budget_fraction: float = Field(0.85, gt=0, le=1, description="share of the card loaded models may use")
+    model_memory_budget_mib: float | None = Field(None, gt=0, description="budget in MiB; overrides the fraction")
+    embed_linger_seconds: float = Field(5.0, ge=0, le=600, description="wait for other videos to fill a batch")
+    worker_name: str = Field(default_factory=socket.gethostname, description="recorded with each video it runs")
 
     # Text embeddings
     text_embedding_model: str | None = None
@@ -153,7 +171,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_profile(self) -> "Settings":
-        """Fill unset model names from the profile; check the one cross-field rule."""
+        """Fill unset model names from the profile and unset counts from the hardware; check cross-field rules."""
+        for field, value in tuned_values(self.hardware_profile, detect()).items():
+            if field not in self.model_fields_set:
+                setattr(self, field, value)
         defaults = GPU_PROFILE_MODELS if self.profile == "gpu" else offline_model_paths(self.models_dir)
         for field, value in defaults.items():
             if getattr(self, field) is None:

@@ -5,14 +5,21 @@ a string, missing edits to the file). A stage's output depends on exactly three 
 hash, the settings the stage reads, and the stage's code. Upstream results (a transcript, turns, profiles)
 are hashed too, because they are the stage's other inputs. Retrying a failed flow run therefore resumes at
 the failed stage: every earlier stage is a cache hit.
+
+Every stage body's run is also timed (`stage_runs`), inside the Prefect task and also through the plain `.fn`:
+the benchmark subtracts these from a video's flow time to measure what orchestration and the database cost.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import pickle
+import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,6 +30,7 @@ from prefect.states import State
 
 from vidscribe import __version__
 from vidscribe.audio import BadInputError
+from vidscribe.gpu_scheduler import MAX_JOBS, current_work
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,9 +71,41 @@ def retry_unless_bad_input(_task: Task[..., Any], _run: TaskRun, state: State[An
     return not isinstance(error, BadInputError)
 
 
+@dataclass(frozen=True)
+class StageRun:
+    """One run of a stage function's body (`time.monotonic()` stamps), for the video in `current_work`."""
+
+    video: str
+    stage: str
+    started: float
+    ended: float
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+#: every stage body's run in this process, oldest first (bounded like the GPU scheduler's job log)
+stage_runs: deque[StageRun] = deque(maxlen=MAX_JOBS)
+
+
+def timed(fn: Callable[P, R], name: str) -> Callable[P, R]:
+    """`fn`, recording each call's own run time in `stage_runs` (Prefect's bookkeeping stays outside it)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.monotonic()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            stage_runs.append(StageRun(current_work.get()[0], name, started, time.monotonic()))
+
+    return run
+
+
 def retryable_task(fn: Callable[P, R], name: str, **options: Any) -> Task[P, R]:
-    """A Prefect task that retries transient failures and fails bad input at once."""
-    return task(fn, name=name, retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS,
+    """A Prefect task that retries transient failures and fails bad input at once; its body is `timed`."""
+    return task(timed(fn, name), name=name, retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS,
                 retry_condition_fn=retry_unless_bad_input, **options)
 
 

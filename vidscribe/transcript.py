@@ -6,7 +6,7 @@ tests compare; they must survive a library upgrade and stay cheap to pickle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,10 @@ class Word:
     end: float
     text: str
     probability: float
+
+    def shifted(self, seconds: float) -> "Word":
+        """The same word `seconds` later: a window's times become the recording's."""
+        return replace(self, start=self.start + seconds, end=self.end + seconds)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,11 @@ class AsrSegment:
     no_speech_prob: float
     compression_ratio: float
     words: tuple[Word, ...]
+
+    def shifted(self, seconds: float) -> "AsrSegment":
+        """The same segment (and its words) `seconds` later."""
+        return replace(self, start=self.start + seconds, end=self.end + seconds,
+                       words=tuple(w.shifted(seconds) for w in self.words))
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,10 @@ class Turn:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+    def shifted(self, seconds: float) -> "Turn":
+        """The same turn `seconds` later."""
+        return replace(self, start=self.start + seconds, end=self.end + seconds)
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,18 @@ warning that echoes a malformed cookie line; cookie loading errors are reported 
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 from yt_dlp import YoutubeDL
 from yt_dlp.cookies import CookieLoadError
-from yt_dlp.utils import YoutubeDLError
+from yt_dlp.utils import YoutubeDLError, unsmuggle_url
 
 from vidscribe.audio import BadInputError
 from vidscribe.settings import Settings
@@ -47,6 +50,34 @@ PERMANENT_ERRORS: list[tuple[re.Pattern[str], str]] = [
      "not a valid URL; give one like https://host/path"),
     (re.compile(r"HTTP Error 4\d\d"), "the server refused the request; check the URL"),
 ]
+
+
+class UnreachableError(BadInputError):
+    """The host could not be reached at all (name not resolved, connection refused, no route), after the
+    in-process retries with backoff.
+
+    Why a BadInputError: those retries were the whole retry budget for a network error; Prefect's task
+    retries on top would multiply the attempts and add minutes per video, and like bad input the video is
+    recorded as failed with a message that names the URL and what to check.
+    """
+
+
+def unreachable_reason(error: BaseException) -> str | None:
+    """Why the host was not reached, from the socket error that yt-dlp wraps; None for any other error.
+
+    Read from the exception chain rather than the message: the socket error types are the same whichever
+    HTTP library yt-dlp picked, while its message text is not.
+    """
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "its host name does not resolve"
+        if isinstance(cause, ConnectionRefusedError):
+            return "it refused the connection (nothing listens on that port)"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "there is no network route to it"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def permanent_fix(message: str) -> str | None:
@@ -101,6 +132,7 @@ def _backoff(first: float) -> Callable[[int], float]:
 def run(action: Callable[[YoutubeDL], T], url: str, settings: Settings, **extra: Any) -> T:
     """Run `action` on a configured YoutubeDL, retrying transient errors; permanent ones raise BadInputError."""
     wait = _backoff(settings.fetch_retry_seconds)
+    shown = unsmuggle_url(url)[0]  # a feed entry's URL carries yt-dlp's smuggled id: not for people's eyes
     attempt = 0
     while True:
         try:
@@ -113,9 +145,16 @@ def run(action: Callable[[YoutubeDL], T], url: str, settings: Settings, **extra:
             message = str(exc).removeprefix("ERROR: ")
             fix = permanent_fix(message)
             if fix is not None:
-                raise BadInputError(f"{url}: {fix} (yt-dlp: {message})") from None
+                raise BadInputError(f"{shown}: {fix} (yt-dlp: {message})") from None
             if attempt >= settings.fetch_retries:
-                raise
+                reason = unreachable_reason(exc)
+                if reason is None:
+                    raise
+                raise UnreachableError(
+                    f"{shown}: cannot reach {urlparse(shown).netloc}: {reason} ({attempt + 1} attempts); check the "
+                    f"address and the network connection, or try again later "
+                    f"(yt-dlp: {message.split(' (caused by ')[0]})"
+                ) from None
             log.info("%s: transient error, retry %d/%d: %s", url, attempt + 1, settings.fetch_retries, message)
             time.sleep(wait(attempt))
             attempt += 1

@@ -8,11 +8,15 @@ from vidscribe.db.engine import ensure_schema, get_engine, stop_embedded_server
 from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
 from vidscribe.db.queries import (
     ChannelStatus,
+    attempted_since,
     channel_status,
+    claimed_source_ids,
+    database_now,
     done_source_ids,
     exclusive,
     failed_videos,
     recent_videos,
+    video_claim,
 )
 from vidscribe.db.profiles import VoiceProfile, list_profiles, upsert_profile
 from vidscribe.db.search import SearchHit, search
@@ -38,6 +42,9 @@ __all__ = [
     "VideoInfo",
     "VideoRecord",
     "VoiceProfile",
+    "attempted_since",
+    "claimed_source_ids",
+    "database_now",
     "done_source_ids",
     "ensure_schema",
     "exclusive",
@@ -53,5 +60,6 @@ __all__ = [
     "store_video",
     "upsert_profile",
     "upsert_video",
+    "video_claim",
     "video_segments",
 ]

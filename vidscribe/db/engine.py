@@ -16,9 +16,9 @@ from pathlib import Path
 import pgserver
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
 from vidscribe.settings import Settings
@@ -86,6 +86,7 @@ def get_engine(settings: Settings) -> Engine:
                 url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
                 pool_size=5 + settings.backfill_parallel, max_overflow=10,
             )
+            event.listen(engine, "handle_error", _outage)
             _engines[key] = engine
     assert settings.text_embedding_dim is not None  # filled by the settings profile
     ensure_schema(engine, settings.text_embedding_dim)
@@ -119,13 +120,28 @@ def ensure_schema(engine: Engine, embedding_dim: int) -> None:
     _migrated.add(key)
 
 
-def _unavailable(url: URL, exc: OperationalError) -> DatabaseUnavailableError:
+def _outage(context: ExceptionContext) -> DatabaseUnavailableError | None:
+    """The engine's `handle_error` hook: a refused or lost connection becomes a DatabaseUnavailableError.
+
+    Why: a database that goes away mid-run would otherwise surface as a driver traceback from whichever
+    query hit it first (or from the cleanup after it); this way a flow fails with one line naming the server,
+    and the CLI prints it like a failure at start-up. Errors of a statement (constraints, data) stay
+    SQLAlchemy's; a failed pre-ping is left to the pool, which reconnects (and so recovers after an outage).
+    """
+    lost = context.is_disconnect or context.connection is None  # no connection: it failed while connecting
+    if context.is_pre_ping or not lost or context.engine is None or context.sqlalchemy_exception is None:
+        return None
+    return _unavailable(context.engine.url, context.sqlalchemy_exception)
+
+
+def _unavailable(url: URL, exc: DBAPIError) -> DatabaseUnavailableError:
     """A one-line reason from the driver, scrubbed of the password in case the driver echoes it."""
     lines = str(exc.orig or exc).strip().splitlines()
     reason = lines[0] if lines else "unknown error"
     if url.password:
         reason = reason.replace(str(url.password), "***")
-    hint = "check DATABASE_URL" if url.host else "the embedded server may have stopped; run the command again"
+    hint = ("check that the server is up and DATABASE_URL points at it; `vidscribe retry` re-runs the videos an "
+            "outage interrupted" if url.host else "the embedded server may have stopped; run the command again")
     return DatabaseUnavailableError(f"cannot reach PostgreSQL at {describe(url)}: {reason}; {hint}")
 
 

@@ -50,6 +50,8 @@ class Video(Base):
     stage_seconds: Mapped[dict[str, float]] = mapped_column(JSONB, server_default="{}")
     audio_sha256: Mapped[str | None] = mapped_column(Text)
     speakers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    telemetry: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    worker: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

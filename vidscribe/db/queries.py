@@ -1,4 +1,4 @@
-"""Read-side queries: the download archive, failed videos, per-channel status, and a cluster-wide lock."""
+"""Read-side queries: the download archive, videos to retry, per-channel status, and cluster-wide claims."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select, text
 
+from vidscribe.db.errors import DatabaseUnavailableError
 from vidscribe.db.models import Channel, Video
 from vidscribe.db.store import VideoRecord
 
@@ -24,13 +25,68 @@ def done_source_ids(engine: Engine, source_ids: Iterable[str]) -> set[str]:
         return set(conn.execute(stmt).scalars())
 
 
+#: The advisory locks held in this database, as the signed 64-bit keys `pg_try_advisory_lock` took: pg_locks
+#: shows a bigint key as its high half (classid) and low half (objid), with objsubid 1.
+_HELD_CLAIMS = text(
+    "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 "
+    "AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
 def failed_videos(engine: Engine, channel_url: str | None = None, limit: int | None = None) -> list[VideoRecord]:
-    """Failed videos, oldest failure first, optionally of one channel."""
-    stmt = select(Video.__table__).where(Video.status == "failed").order_by(Video.updated_at).limit(limit)
-    if channel_url is not None:
-        stmt = stmt.join(Channel, Channel.id == Video.channel_id).where(Channel.source_url == channel_url)
+    """Videos to retry, oldest first, optionally of one channel: failed ones, and abandoned `running` ones.
+
+    Abandoned: `running` with no worker holding its claim. A run that lost the database mid-way could not
+    record its failure (nor could a killed worker); its claim died with its connection, so nobody works on it.
+    The running rows are read before the claims: a video claimed in between is seen as claimed, and a retry
+    that still races a new claim is skipped by `ingest_video`, which takes the claim itself.
+    """
     with engine.connect() as conn:
+        running = list(conn.execute(select(Video.source_id).where(Video.status == "running")).scalars())
+        held = set(conn.execute(_HELD_CLAIMS).scalars())
+        abandoned = [source_id for source_id in running if claim_key(video_claim(source_id)) not in held]
+        stmt = (select(Video.__table__).where(or_(Video.status == "failed", Video.source_id.in_(abandoned)))
+                .order_by(Video.updated_at).limit(limit))
+        if channel_url is not None:
+            stmt = stmt.join(Channel, Channel.id == Video.channel_id).where(Channel.source_url == channel_url)
         return [VideoRecord(**row) for row in conn.execute(stmt).mappings()]
+
+
+def claimed_source_ids(engine: Engine, source_ids: Iterable[str]) -> set[str]:
+    """Which of these videos some worker, anywhere, is processing now (holds its claim)."""
+    wanted = list(source_ids)
+    with engine.connect() as conn:
+        held = set(conn.execute(_HELD_CLAIMS).scalars())
+    return {source_id for source_id in wanted if claim_key(video_claim(source_id)) in held}
+
+
+def attempted_since(engine: Engine, source_ids: Iterable[str], since: datetime) -> set[str]:
+    """Which of these videos an attempt started, stored or failed at or after `since` (the database's clock).
+
+    Why: the shards of one backfill must not redo a video another shard already did, nor retry one it failed.
+    """
+    wanted = list(source_ids)
+    if not wanted:
+        return set()
+    stmt = select(Video.source_id).where(Video.source_id.in_(wanted), Video.updated_at >= since)
+    with engine.connect() as conn:
+        return set(conn.execute(stmt).scalars())
+
+
+def database_now(engine: Engine) -> datetime:
+    """The database server's clock: compared with `updated_at`, it needs no clock agreement between machines."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.now())).scalar_one()
+
+
+def video_claim(source_id: str) -> str:
+    """The claim name under which one video is processed (see `exclusive`)."""
+    return f"video:{source_id}"
+
+
+def claim_key(name: str) -> int:
+    """The advisory-lock key of a claim: the first 64 bits of its name's SHA-256, as a signed bigint."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 @contextlib.contextmanager
@@ -38,17 +94,20 @@ def exclusive(engine: Engine, name: str) -> Iterator[bool]:
     """A cluster-wide try-lock (PostgreSQL advisory lock) held for the block; yields whether it was won.
 
     Why in the database: every worker, on any machine, shares it, so two backfills of one channel never run
-    at once however they were started (schedule, UI, CLI).
+    at once however they were started (schedule, UI, CLI). The lock lives in the connection's session: if the
+    database goes away during the block, the lock is gone with it, and releasing it is skipped so that the
+    block's own error (or result) is what the caller sees.
     """
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    key = claim_key(name)
     with engine.connect() as conn:
         won = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar_one())
         try:
             yield won
         finally:
-            if won:
-                conn.execute(select(func.pg_advisory_unlock(key)))
-            conn.commit()
+            with contextlib.suppress(DatabaseUnavailableError):  # the session, and its lock, ended with it
+                if won:
+                    conn.execute(select(func.pg_advisory_unlock(key)))
+                conn.commit()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class VideoRecord:
     stage_seconds: dict[str, float]
     audio_sha256: str | None
     speakers: dict[str, Any]
+    telemetry: dict[str, Any]
+    worker: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -93,13 +95,13 @@ def upsert_video(engine: Engine, info: VideoInfo) -> int:
         return _upsert_video(conn, info)
 
 
-def mark_running(engine: Engine, video_id: int) -> None:
-    """Record that an attempt started (attempts counts them, to spot videos that keep failing)."""
+def mark_running(engine: Engine, video_id: int, worker: str | None = None) -> None:
+    """Record that an attempt started, and where (attempts counts them, to spot videos that keep failing)."""
     with engine.begin() as conn:
         conn.execute(
             update(Video)
             .where(Video.id == video_id)
-            .values(status="running", attempts=Video.attempts + 1, updated_at=func.now())
+            .values(status="running", attempts=Video.attempts + 1, worker=worker, updated_at=func.now())
         )
 
 
@@ -119,6 +121,7 @@ def store_video(
     speakers: dict[str, dict[str, Any]],
     stage_seconds: dict[str, float],
     audio_sha256: str,
+    telemetry: dict[str, Any] | None = None,
 ) -> int:
     """Replace the video's transcript in one transaction and mark it done; returns the video id.
 
@@ -158,6 +161,7 @@ def store_video(
                 speakers=speakers,
                 stage_seconds=stage_seconds,
                 audio_sha256=audio_sha256,
+                telemetry=telemetry or {},
                 updated_at=func.now(),
             )
         )

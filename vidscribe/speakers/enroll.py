@@ -12,9 +12,8 @@ import numpy as np
 
 from vidscribe.audio import BadInputError, decode
 from vidscribe.db import VoiceProfile, get_engine, list_profiles, upsert_profile
-from vidscribe.gpu import gpu_slot
 from vidscribe.settings import Settings
-from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.speakers.factory import load_speaker_encoder, speaker_slot
 from vidscribe.speakers.matching import centroid
 from vidscribe.speakers.sampling import sample_clips
 
@@ -31,7 +30,7 @@ def enroll(name: str, files: list[Path], settings: Settings) -> VoiceProfile:
                               settings.speaker_sample_clips)
     if not clips:
         raise BadInputError(f"no speech found in {', '.join(map(str, files))}; give recordings of {name} speaking")
-    with gpu_slot():
+    with speaker_slot(settings):
         voice = centroid(encoder.embed(clips))
     engine = get_engine(settings)
     upsert_profile(engine, name.strip(), encoder.key, voice, len(clips))

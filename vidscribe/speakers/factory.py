@@ -6,10 +6,12 @@ Why here and not in each stage: the monologue check and speaker identification m
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
-from vidscribe.gpu import resolve_device
+from vidscribe.gpu import model_budget_mib, resolve_device
+from vidscribe.gpu_scheduler import gpu_slot
 from vidscribe.model_registry import models
 from vidscribe.settings import Settings, SettingsError
 from vidscribe.speakers.encoder import SpeakerEncoder
@@ -26,7 +28,7 @@ def load_speaker_encoder(settings: Settings) -> SpeakerEncoder:
         kind = "onnx" if name.lower().endswith(".onnx") else "speechbrain"
     if kind == "onnx" or not _is_hub_id(name):
         name = str(_require_local(name, kind))
-    device = resolve_device(settings.device)
+    device = resolve_device(settings.speaker_device)
     batch_size = settings.speaker_batch_size
 
     def load() -> SpeakerEncoder:
@@ -49,7 +51,13 @@ def load_speaker_encoder(settings: Settings) -> SpeakerEncoder:
                 f"{savedir}), and set HF_TOKEN for a gated or private model"
             ) from exc
 
-    return models.get("speaker", f"{kind}:{name}:{batch_size}", device, "float32", load)
+    return models.get("speaker", f"{kind}:{name}:{batch_size}", device, "float32", load,
+                      model_budget_mib(settings, device))
+
+
+def speaker_slot(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """The GPU slot when the speaker encoder runs on the GPU; none on the CPU, where it runs beside GPU work."""
+    return gpu_slot("speaker") if resolve_device(settings.speaker_device) == "cuda" else contextlib.nullcontext()
 
 
 def _is_hub_id(name: str) -> bool:

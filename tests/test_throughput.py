@@ -1,0 +1,240 @@
+"""Throughput machinery: the GPU slot (grouping, handoff, the cross-worker Prefect lease), cross-video
+embedding batches, the model memory budget, the out-of-memory fallback, hardware profiles and telemetry.
+
+Speed itself is measured by `vidscribe bench` (README), not asserted here.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectNotFound
+from sentence_transformers import SentenceTransformer
+
+from flows.ingest import ingest_video
+from tasks.embed import embed_segments, embed_texts, load_text_model
+from vidscribe.db import get_engine, get_video
+from vidscribe.embedding_batcher import EmbeddingBatcher
+from vidscribe.gpu_scheduler import GpuScheduler, current_work
+from vidscribe.hardware import Hardware, tuned_values
+from vidscribe.model_registry import ModelRegistry
+from vidscribe.oom import with_oom_fallback
+from vidscribe.settings import load_settings
+from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.transcript import Segment
+
+
+def _hold(scheduler: GpuScheduler, model: str, order: list[str], seconds: float = 0.05) -> None:
+    with scheduler.slot(model):
+        order.append(model)
+        time.sleep(seconds)
+
+
+def test_queued_gpu_work_is_grouped_by_model():
+    scheduler = GpuScheduler(limit_name="")
+    order: list[str] = []
+    first = threading.Thread(target=_hold, args=(scheduler, "asr", order, 0.5))
+    first.start()
+    time.sleep(0.1)  # "asr" runs; queue embed, asr, embed, asr behind it, in that order
+    waiters = []
+    for model in ["embed", "asr", "embed", "asr"]:
+        waiters.append(threading.Thread(target=_hold, args=(scheduler, model, order)))
+        waiters[-1].start()
+        time.sleep(0.05)
+    for thread in [first, *waiters]:
+        thread.join()
+    assert order == ["asr", "asr", "asr", "embed", "embed"]  # 1 model swap instead of 4
+    assert len(scheduler.jobs) == 5 and len(scheduler.handoff_gaps) == 4
+
+
+def test_gpu_slot_holds_one_prefect_slot_per_burst_and_excludes_other_workers(prefect_api):
+    name = "gpu-test-lease"
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            pass
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    scheduler = GpuScheduler(limit_name=name, lease_idle_seconds=1.0)
+    order: list[str] = []
+    burst = [threading.Thread(target=_hold, args=(scheduler, m, order, 0.2)) for m in ["asr", "diarize", "embed"]]
+    for thread in burst:
+        thread.start()
+    time.sleep(0.3)
+    other_worker_got_it = []
+
+    def other_worker() -> None:  # another process's model call, on the same limit
+        with concurrency(name, occupy=1, strict=True):
+            other_worker_got_it.append(time.monotonic())
+
+    other = threading.Thread(target=other_worker)
+    other.start()
+    for thread in burst:
+        thread.join()
+    burst_end = max(job.ended_at for job in scheduler.jobs)
+    other.join(timeout=60)
+    assert sorted(order) == ["asr", "diarize", "embed"]
+    assert scheduler.lease.acquisitions == 1  # one lease for the burst: no orchestrator wait between calls
+    assert other_worker_got_it and other_worker_got_it[0] >= burst_end  # excluded until the lease went back
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(name).active_slots == 0
+
+
+def test_embedding_batches_span_the_videos_in_flight(settings):
+    batcher = EmbeddingBatcher()
+    texts = {"video-a": ["the battery swelled overnight", "we replaced the cells"],
+             "video-b": ["tomatoes need water every morning", "mulch keeps the soil moist", "prune in june"]}
+    results: dict[str, np.ndarray] = {}
+    both_in_flight = threading.Barrier(2)
+
+    def one_video(video: str) -> None:
+        current_work.set((video, "embed"))
+        with batcher.video_in_flight():
+            both_in_flight.wait()
+            if video == "video-b":
+                time.sleep(0.5)  # arrives later: video-a's request must wait for it (both are in flight)
+            results[video] = batcher.embed(texts[video], 256, 30.0, lambda batch: embed_texts(batch, settings))
+
+    threads = [threading.Thread(target=one_video, args=(v,)) for v in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [(b.texts, b.videos) for b in batcher.batches] == [(5, 2)]
+    for video, expected in texts.items():
+        np.testing.assert_allclose(results[video], embed_texts(expected, settings), atol=1e-5)
+
+
+def test_a_full_batch_does_not_wait_for_the_linger(settings):
+    batcher = EmbeddingBatcher()
+    with batcher.video_in_flight(), batcher.video_in_flight():  # another video in flight never comes
+        started = time.monotonic()
+        vectors = batcher.embed(["a", "b", "c"], 3, 60.0, lambda batch: embed_texts(batch, settings))
+    assert vectors.shape == (3, settings.text_embedding_dim) and time.monotonic() - started < 30
+    assert [(b.texts, b.videos) for b in batcher.batches] == [(3, 1)]
+
+
+def test_model_budget_unloads_least_recently_used(settings):
+    registry = ModelRegistry()
+    path = settings.text_embedding_model
+
+    def text_model() -> SentenceTransformer:
+        return SentenceTransformer(path, device="cpu")
+
+    registry.get("embed", path, "cpu", "float32", text_model, budget_mib=None)
+    registry.get("embed", path + "#2", "cpu", "float32", text_model, budget_mib=None)
+    assert registry.loads == 2 and registry.unloads == 0  # no budget: both stay warm
+    size = registry.size_mib(("embed", path, "cpu", "float32"))
+    assert size is not None and size > 10  # MiniLM: about 90 MB of weights, measured as resident memory
+
+    tight = ModelRegistry()
+    tight.get("embed", path, "cpu", "float32", text_model, budget_mib=size * 1.5)
+    tight.get("embed", path + "#2", "cpu", "float32", text_model, budget_mib=size * 1.5)
+    assert tight.unloads == 1 and [k[1] for k in tight.loaded()] == [path + "#2"]
+    tight.get("embed", path, "cpu", "float32", text_model, budget_mib=size * 1.5)
+    assert tight.loads == 3 and [k[1] for k in tight.loaded()] == [path]
+
+
+def test_out_of_memory_halves_the_batch_then_moves_to_cpu(settings, monkeypatch, caplog):
+    model = load_text_model(settings)
+    expected = embed_texts([f"sentence number {i}" for i in range(40)], settings)
+    real_encode = SentenceTransformer.encode
+    tried: list[int] = []
+
+    def encode_needing_small_batches(self, sentences, batch_size=32, **kwargs):  # a card with little memory
+        tried.append(batch_size)
+        if batch_size > 64:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_encode(self, sentences, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(SentenceTransformer, "encode", encode_needing_small_batches)
+    with caplog.at_level(logging.WARNING):
+        vectors = embed_texts([f"sentence number {i}" for i in range(40)], settings)
+    assert tried == [256, 128, 64] and model is load_text_model(settings)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    assert "retrying with {'text_embedding_batch_size': 128}" in caplog.text
+
+    on_gpu = settings.model_copy(update={"device": "cuda", "text_embedding_batch_size": 2})
+    devices: list[tuple[str, int]] = []
+
+    def run(current):
+        devices.append((current.device, current.text_embedding_batch_size))
+        if current.device != "cpu":
+            raise RuntimeError("CUDA failed with error out of memory")  # CTranslate2's wording
+        return "done on cpu"
+
+    assert with_oom_fallback(on_gpu, ("text_embedding_batch_size",), "device", "text embedding", run) == "done on cpu"
+    assert devices == [("cuda", 2), ("cuda", 1), ("cpu", 1)]
+    with pytest.raises(ValueError):  # other errors are not swallowed
+        with_oom_fallback(on_gpu, ("text_embedding_batch_size",), "device", "x", lambda s: int("not a number"))
+
+
+def test_hardware_profiles_choose_counts_and_batches_and_settings_override(monkeypatch):
+    card16 = tuned_values("auto", Hardware(gpu_mib=16_376, cpu_cores=8, ram_mib=32_000))
+    card80 = tuned_values("auto", Hardware(gpu_mib=81_559, cpu_cores=32, ram_mib=256_000))
+    cpu = tuned_values("auto", Hardware(gpu_mib=None, cpu_cores=2, ram_mib=24_000))
+    assert (card16["asr_batch_size"], card16["embedding_batch_size"], card16["backfill_parallel"]) == (16, 16, 3)
+    assert (card80["asr_batch_size"], card80["embedding_batch_size"], card80["backfill_parallel"]) == (64, 64, 6)
+    assert card80["text_embedding_batch_size"] >= card16["text_embedding_batch_size"] >= 256
+    assert (cpu["cpu_workers"], cpu["backfill_parallel"], cpu["embedding_batch_size"]) == (1, 2, 8)
+    assert tuned_values("auto", Hardware(None, 16, 6_000))["backfill_parallel"] == 1  # little RAM: one video
+    assert tuned_values("none", Hardware(None, 2, 24_000)) == {}
+
+    monkeypatch.setenv("VIDSCRIBE_HARDWARE_PROFILE", "gpu-80gb")
+    monkeypatch.setenv("VIDSCRIBE_ASR_BATCH_SIZE", "4")
+    chosen = load_settings()
+    assert chosen.asr_batch_size == 4 and chosen.embedding_batch_size == 64  # explicit wins, the rest tuned
+
+
+def _fresh_copy(source, tmp_path) -> str:
+    """The recording re-encoded: new content hash, so no stage is a cache hit and every model really runs."""
+    target = tmp_path / "fresh.ogg"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(source), "-c:a", "libvorbis",
+                    str(target)], check=True)
+    return str(target)
+
+
+def test_video_telemetry_is_stored_and_says_there_is_no_gpu(settings, voices, prefect_api, tmp_path):
+    result = ingest_video(_fresh_copy(voices.dialogue, tmp_path))
+    stored = get_video(get_engine(settings), result.source_id)
+    telemetry = stored.telemetry
+    assert telemetry["gpu"].startswith("no GPU telemetry") and telemetry["gpu_busy_fraction"] is None
+    assert telemetry["stages"]["transcribe"]["model_seconds"] > 0 and telemetry["stages"]["diarize"]["calls"] >= 1
+    assert telemetry["peak_vram_mib"] is None and stored.worker == settings.worker_name
+    assert result.telemetry == telemetry
+
+
+def test_cpu_stages_run_in_the_cpu_pool(settings, voices, prefect_api, monkeypatch, tmp_path):
+    import flows.ingest
+
+    ran: list[tuple[str, str]] = []
+    real = flows.ingest.run_in_cpu_pool
+
+    def spy(workers, task, *args):
+        def recorded(*inner):
+            ran.append((task.name, threading.current_thread().name))
+            return task(*inner)
+
+        return real(workers, recorded, *args)
+
+    monkeypatch.setattr(flows.ingest, "run_in_cpu_pool", spy)
+    ingest_video(_fresh_copy(voices.monologue, tmp_path))
+    assert [name for name, _ in ran] == ["identify", "segments"]
+    assert all(thread.startswith("cpu-pool") for _, thread in ran)
+
+
+def test_speaker_encoder_defaults_to_the_cpu(settings):
+    assert settings.speaker_device == "cpu" and load_speaker_encoder(settings) is load_speaker_encoder(settings)
+
+
+def test_embed_stage_with_no_segments_returns_no_vectors(settings):
+    assert embed_segments([], settings).shape == (0, settings.text_embedding_dim)

@@ -1,0 +1,214 @@
+"""The GPU slot: one model runs at a time on a worker's GPU, with no orchestrator wait between model calls.
+
+Why not a Prefect tag limit per task: waiting tasks poll the server and leave 1-3 s gaps between consecutive
+GPU tasks. Instead each worker process has one in-process scheduler that hands the GPU from one model call to
+the next directly (microseconds). Across workers, the process holds one slot of the Prefect global
+concurrency limit `gpu` for as long as it has GPU work running or queued, and gives it back after
+`gpu_lease_idle_seconds` without any; so one card never runs two models at once however many flows and
+workers share it (set the limit's slots to the number of GPUs).
+
+Queued work is grouped by model: when the slot frees, a waiter for the model that just ran goes first (no
+weight swap), unless the oldest waiter has waited longer than `AFFINITY_MAX_WAIT` (no starvation).
+Every call is recorded (model, video, stage, queue time, run time, peak VRAM) for telemetry and benchmarks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from vidscribe.gpu_telemetry import nvml
+
+log = logging.getLogger(__name__)
+
+#: a waiter for another model goes first once the oldest waiter has waited this long
+AFFINITY_MAX_WAIT = 10.0
+#: bound on the job log kept for telemetry (a long backfill must not grow without limit)
+MAX_JOBS = 100_000
+
+#: (video, stage) of the work running in this context: set by `vidscribe.timing.StageClock`
+current_work: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("current_work", default=("", ""))
+
+
+@dataclass(frozen=True)
+class GpuJob:
+    """One model call that held the slot."""
+
+    model: str
+    video: str
+    stage: str
+    queued_at: float
+    started_at: float
+    ended_at: float
+    peak_vram_mib: float | None
+
+    @property
+    def seconds(self) -> float:
+        return self.ended_at - self.started_at
+
+
+@dataclass
+class _Waiter:
+    model: str
+    seq: int
+    since: float
+
+
+class PrefectSlotLease:
+    """Holds one slot of a Prefect global concurrency limit while the scheduler has work.
+
+    The lease is taken in a thread of its own (Prefect renews it in the background) and released after
+    `idle_seconds` without running or queued GPU work. With no Prefect API configured (a plain script, the
+    unit tests of a stage) there is nothing to coordinate with and no lease is taken.
+    """
+
+    def __init__(self, scheduler: "GpuScheduler") -> None:
+        self._scheduler = scheduler
+        self.state = "idle"  # idle | acquiring | held ; guarded by the scheduler's condition
+        self.acquisitions = 0
+
+    @staticmethod
+    def _api_configured() -> bool:
+        from prefect.settings import get_current_settings
+
+        return bool(get_current_settings().api.url)
+
+    def ensure_held(self) -> None:
+        """Called with the scheduler's condition held, by a thread that has registered as a waiter."""
+        cond = self._scheduler.cond
+        if not self._scheduler.limit_name or not self._api_configured():
+            return
+        if self.state == "idle":
+            self.state = "acquiring"
+            context = contextvars.copy_context()  # the caller's Prefect settings (API URL) go with the thread
+            threading.Thread(target=context.run, args=(self._hold,), name="gpu-lease", daemon=True).start()
+        while self.state == "acquiring":
+            cond.wait()
+
+    def _hold(self) -> None:
+        from prefect.concurrency.sync import concurrency
+
+        cond = self._scheduler.cond
+        try:
+            with concurrency(self._scheduler.limit_name, occupy=1, strict=False):
+                with cond:
+                    self.state = "held"
+                    self.acquisitions += 1
+                    cond.notify_all()
+                    while not self._scheduler.idle_for(self._scheduler.lease_idle_seconds):
+                        cond.wait(timeout=0.1)
+                    self.state = "idle"  # atomically with the idle check: a new waiter starts a new lease
+        except Exception as exc:  # the orchestrator being away must not stop the GPU: run unlimited, say so
+            log.warning("could not hold the '%s' concurrency slot (%s); running without it",
+                        self._scheduler.limit_name, exc)
+            with cond:
+                self.state = "idle"
+                cond.notify_all()
+
+
+class GpuScheduler:
+    """The per-process GPU slot (see the module docstring)."""
+
+    def __init__(self, limit_name: str = "gpu", lease_idle_seconds: float = 2.0) -> None:
+        self.cond = threading.Condition()
+        self.limit_name = limit_name
+        self.lease_idle_seconds = lease_idle_seconds
+        self.lease = PrefectSlotLease(self)
+        self.jobs: deque[GpuJob] = deque(maxlen=MAX_JOBS)
+        self.handoff_gaps: deque[float] = deque(maxlen=MAX_JOBS)  # idle time between calls while work queued
+        self._waiting: list[_Waiter] = []
+        self._running: str | None = None
+        self._last_model: str | None = None
+        self._last_end = time.monotonic()
+        self._released_with_waiters: float | None = None
+        self._seq = itertools.count()
+
+    def configure(self, limit_name: str, lease_idle_seconds: float) -> None:
+        with self.cond:
+            self.limit_name = limit_name
+            self.lease_idle_seconds = lease_idle_seconds
+
+    def idle_for(self, seconds: float) -> bool:
+        """No call running or queued, for at least `seconds` (call with the condition held)."""
+        return self._running is None and not self._waiting and time.monotonic() - self._last_end >= seconds
+
+    def _next(self) -> _Waiter:
+        oldest = min(self._waiting, key=lambda w: w.seq)
+        if time.monotonic() - oldest.since < AFFINITY_MAX_WAIT:
+            same = [w for w in self._waiting if w.model == self._last_model]
+            if same:
+                return min(same, key=lambda w: w.seq)
+        return oldest
+
+    @contextlib.contextmanager
+    def slot(self, model: str) -> Iterator[None]:
+        """Hold the GPU for one call of `model` ("asr", "diarize", "embed", "speaker")."""
+        nvml.start()
+        waiter = _Waiter(model, next(self._seq), time.monotonic())
+        with self.cond:
+            self._waiting.append(waiter)
+            self.lease.ensure_held()
+            while self._running is not None or self._next() is not waiter:
+                self.cond.wait()
+            self._waiting.remove(waiter)
+            self._running = model
+            started = time.monotonic()
+            if self._released_with_waiters is not None:
+                self.handoff_gaps.append(started - self._released_with_waiters)
+                self._released_with_waiters = None
+        torch_peak = _reset_torch_peak()
+        try:
+            yield
+        finally:
+            ended = time.monotonic()
+            peak = _vram_peak(torch_peak, started, ended)
+            video, stage = current_work.get()
+            with self.cond:
+                self.jobs.append(GpuJob(model, video, stage, waiter.since, started, ended, peak))
+                self._running = None
+                self._last_model = model
+                self._last_end = ended
+                self._released_with_waiters = ended if self._waiting else None
+                self.cond.notify_all()
+
+    def video_jobs(self, video: str) -> list[GpuJob]:
+        with self.cond:
+            return [j for j in self.jobs if j.video == video]
+
+
+def _reset_torch_peak() -> bool:
+    """Reset PyTorch's peak counter if CUDA is in use; True when a torch peak can be read afterwards."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return False
+    torch.cuda.reset_peak_memory_stats()
+    return True
+
+
+def _vram_peak(torch_peak: bool, started: float, ended: float) -> float | None:
+    """Peak VRAM of one call: the card's peak use from NVML (sees CTranslate2 too), else PyTorch's peak."""
+    from_nvml = nvml.window(started, ended).peak_used_mib if nvml.available else None
+    if from_nvml is not None:
+        return from_nvml
+    if torch_peak:
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+    return None
+
+
+#: the process-wide scheduler every model-heavy stage uses
+scheduler = GpuScheduler()
+
+
+def gpu_slot(model: str) -> contextlib.AbstractContextManager[None]:
+    """`with gpu_slot("asr"): ...` around every model call that may run on the GPU."""
+    return scheduler.slot(model)

@@ -1,0 +1,70 @@
+"""Hardware profiles: worker counts and batch sizes chosen from the GPU's memory, CPU cores and RAM.
+
+Why: the batch sizes that keep a 80 GB card busy run a 16 GB card out of memory, and the number of videos in
+flight that hides download time on a 16-core box thrashes a 2-core one. `VIDSCRIBE_HARDWARE_PROFILE=auto`
+(the default) picks a tier from what it detects; any setting given explicitly wins over the tier.
+
+The tiers' batch sizes follow the peak-memory figures in the README's tuning table (ASR batch and pyannote's
+embedding batch are what drive VRAM); the CPU tier keeps the small defaults the CPU figures were measured with.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+import psutil
+
+HardwareProfile = Literal["auto", "cpu", "gpu-16gb", "gpu-80gb", "none"]
+
+#: the settings a profile chooses (all others are untouched)
+TUNED_FIELDS = ("backfill_parallel", "cpu_workers", "asr_batch_size", "embedding_batch_size",
+                "segmentation_batch_size", "text_embedding_batch_size", "speaker_batch_size")
+
+_TIERS: dict[str, dict[str, int]] = {
+    "cpu": {"asr_batch_size": 16, "embedding_batch_size": 8, "segmentation_batch_size": 16,
+            "text_embedding_batch_size": 256, "speaker_batch_size": 16},
+    "gpu-16gb": {"asr_batch_size": 16, "embedding_batch_size": 16, "segmentation_batch_size": 32,
+                 "text_embedding_batch_size": 256, "speaker_batch_size": 32},
+    "gpu-80gb": {"asr_batch_size": 64, "embedding_batch_size": 64, "segmentation_batch_size": 128,
+                 "text_embedding_batch_size": 1024, "speaker_batch_size": 128},
+}
+
+
+@dataclass(frozen=True)
+class Hardware:
+    gpu_mib: float | None  # memory of the worker's GPU, None without one
+    cpu_cores: int
+    ram_mib: float
+
+
+def detect() -> Hardware:
+    """What this worker has: its GPU (by NVML, honouring CUDA_VISIBLE_DEVICES), usable cores and RAM."""
+    from vidscribe.gpu_telemetry import nvml
+
+    gpu = nvml.total_mib if nvml.start() else None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return Hardware(gpu, cores, psutil.virtual_memory().total / 2**20)
+
+
+def tier_for(hw: Hardware) -> str:
+    """cpu without a GPU; gpu-80gb from 40 GB of card memory; gpu-16gb for the consumer cards below it."""
+    if hw.gpu_mib is None:
+        return "cpu"
+    return "gpu-80gb" if hw.gpu_mib >= 40_000 else "gpu-16gb"
+
+
+def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, int]:
+    """The profile's values for `TUNED_FIELDS` on `hw` ({} for `none`: plain defaults)."""
+    if profile == "none":
+        return {}
+    tier = tier_for(hw) if profile == "auto" else profile
+    values = dict(_TIERS[tier])
+    # One decoded video in flight per 4 GB of RAM at most; on a GPU, enough to hide downloads (3-6).
+    by_ram = max(1, int(hw.ram_mib // 4096))
+    wanted = 2 if tier == "cpu" else (3 if tier == "gpu-16gb" else 6)
+    values["backfill_parallel"] = max(1, min(wanted, by_ram))
+    # The CPU pool (speaker ID, segments) leaves one core to decoding and the model thread.
+    values["cpu_workers"] = max(1, hw.cpu_cores - 1)
+    return values
