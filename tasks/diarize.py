@@ -19,6 +19,7 @@ from vidscribe.audio import SAMPLE_RATE, AudioRef
 from vidscribe.gpu import measure_vram, model_budget_mib, resolve_device
 from vidscribe.gpu_scheduler import gpu_slot
 from vidscribe.model_registry import models
+from vidscribe.oom import with_oom_fallback
 from vidscribe.settings import Settings
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.linking import link_speakers, relabel
@@ -87,18 +88,29 @@ def _annotation(output: object) -> Annotation:
     return output if isinstance(output, Annotation) else output.speaker_diarization
 
 
-def diarize_window(pipeline: Pipeline, samples: np.ndarray, device: str,
+def diarize_window(settings: Settings, samples: np.ndarray,
                    **speakers: int | None) -> tuple[list[Turn], float | None]:
-    """pyannote's turns of one in-memory waveform, sorted by start, and the peak VRAM (MiB) they took."""
+    """pyannote's turns of one in-memory waveform, sorted by start, and the peak VRAM (MiB) they took.
+
+    The pipeline is loaded inside the GPU slot (no load beside another model's work); on out-of-memory the
+    batch sizes are halved, then the window is diarized on the CPU (`vidscribe.oom`).
+    """
     waveform = torch.from_numpy(samples).unsqueeze(0)
-    with gpu_slot("diarize"), measure_vram(device) as peak, torch.inference_mode():
-        output = pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **speakers)
+
+    def run(current: Settings) -> tuple[Annotation, float | None]:
+        with gpu_slot("diarize"), measure_vram(resolve_device(current.device)) as peak, torch.inference_mode():
+            output = load_diarization_pipeline(current)({"waveform": waveform, "sample_rate": SAMPLE_RATE},
+                                                        **speakers)
+        return _annotation(output), peak.mib
+
+    annotation, peak_mib = with_oom_fallback(settings, ("embedding_batch_size", "segmentation_batch_size"),
+                                             "device", "diarization", run)
     turns = sorted(
         (Turn(start=seg.start, end=seg.end, speaker=str(label))
-         for seg, _, label in _annotation(output).itertracks(yield_label=True)),
+         for seg, _, label in annotation.itertracks(yield_label=True)),
         key=lambda t: (t.start, t.end, t.speaker),
     )
-    return turns, peak.mib
+    return turns, peak_mib
 
 
 def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
@@ -109,17 +121,15 @@ def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None
     clustering stays window-sized; the windows' speakers are then linked by voice
     (`vidscribe.speakers.linking`) and numbered by first appearance.
     """
-    pipeline = load_diarization_pipeline(settings)
-    device = resolve_device(settings.device)
     windows = plan_windows(audio, settings.window_seconds)
     if len(windows) == 1:
-        turns, peak = diarize_window(pipeline, audio.read(), device, num_speakers=num_speakers)
+        turns, peak = diarize_window(settings, audio.read(), num_speakers=num_speakers)
         return Diarization(turns=tuple(turns), peak_vram_mib=peak)
     encoder = load_speaker_encoder(settings)
     window_turns, voices, peaks = [], [], []
     for window in windows:
         samples = audio.read(window.start, window.stop)
-        turns, peak = diarize_window(pipeline, samples, device, max_speakers=num_speakers)
+        turns, peak = diarize_window(settings, samples, max_speakers=num_speakers)
         voices.append(speaker_voices(samples, turns, encoder, settings))
         window_turns.append([turn.shifted(window.offset) for turn in turns])
         peaks.append(peak)

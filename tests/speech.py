@@ -1,12 +1,11 @@
 """Synthetic speech with known speaker turns, made with espeak-ng (real audio, exact references).
 
-Voices `en-us+m3` and `en-us+f4` are ones speaker models tell apart (see ../shared/ENVIRONMENT.md).
+Voices `en-us+m3` and `en-us+f4` are ones speaker models tell apart (see ../shared/ENVIRONMENT.md). Speaking
+and joining utterances (`speak`, `concatenate`) live in `vidscribe.bench.speech`, shared with the benchmark.
 """
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +13,9 @@ import numpy as np
 import soundfile as sf
 
 from vidscribe.audio import SAMPLE_RATE, decode_to_array
+from vidscribe.bench.speech import GAP_SECONDS, PAIR_A, concatenate, speak
 
-ALICE_VOICE = "en-us+m3"
-BOB_VOICE = "en-us+f4"
-GAP_SECONDS = 0.6
+ALICE_VOICE, BOB_VOICE = PAIR_A[0].name, PAIR_A[1].name
 
 DIALOGUE = [
     ("Alice", "Welcome back to the show. Today we are talking about growing tomatoes on a small balcony."),
@@ -51,24 +49,6 @@ class Voices:
     dialogue_turns: list[tuple[float, float, str]]  # (start, end, reference speaker)
     monologue: Path
     alice_references: list[Path]
-
-
-def speak(text: str, voice: str) -> np.ndarray:
-    """Speak `text` with an espeak-ng voice; 16 kHz mono float32."""
-    with tempfile.NamedTemporaryFile(suffix=".wav") as wav:
-        subprocess.run(["espeak-ng", "-v", voice, "-w", wav.name, text], check=True, capture_output=True)
-        return decode_to_array(Path(wav.name))
-
-
-def concatenate(parts: list[tuple[str, np.ndarray]]) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
-    """Join utterances with short pauses; return the audio and each utterance's (start, end, speaker)."""
-    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.float32)
-    pieces, turns, t = [gap], [], GAP_SECONDS
-    for speaker, samples in parts:
-        turns.append((t, t + len(samples) / SAMPLE_RATE, speaker))
-        pieces += [samples, gap]
-        t += (len(samples) + len(gap)) / SAMPLE_RATE
-    return np.concatenate(pieces), turns
 
 
 def build_voices(folder: Path) -> Voices:

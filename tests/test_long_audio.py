@@ -18,12 +18,11 @@ import pytest
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from tasks.diarize import diarize, diarize_window, load_diarization_pipeline
+from tasks.diarize import diarize, diarize_window
 from tasks.transcribe import transcribe, transcribe_waveform
 from tests.speech import Conversation, build_conversation
 from tests.test_pipeline import word_error_rate
 from vidscribe.audio import AudioRef, decode, ffmpeg_binary, ffmpeg_command
-from vidscribe.gpu import resolve_device
 from vidscribe.settings import Settings
 from vidscribe.speakers.linking import link_speakers, relabel
 from vidscribe.transcript import Diarization, Transcript, Turn
@@ -124,8 +123,7 @@ def test_one_window_is_exactly_the_whole_recording(settings: Settings, sample: d
     """Below `window_seconds`, both stages give what running their model on the whole waveform gives."""
     audio = decode(Path(sample["audio"]), settings.audio_cache_dir)
     assert transcribe(audio, settings) == transcribe_waveform(np.asarray(audio.load()), settings)
-    pipeline = load_diarization_pipeline(settings)
-    turns, _ = diarize_window(pipeline, np.array(audio.load()), resolve_device(settings.device))
+    turns, _ = diarize_window(settings, np.array(audio.load()))
     assert diarize(audio, settings).turns == tuple(turns)
 
 

@@ -197,10 +197,6 @@ class Settings(BaseSettings):
     def audio_cache_dir(self) -> Path:
         return self.data_dir / "audio"
 
-    @property
-    def results_dir(self) -> Path:
-        return self.data_dir / "prefect-results"
-
     def stage_fields(self, *names: str) -> str:
         """A stable JSON digest of the named fields: the settings part of a stage's cache key.
 

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from prefect import Task
+
 from flows.batch import VideoOutcome
 from tasks.decode import decode_task
 from tasks.diarize import diarize_task
@@ -37,7 +39,7 @@ def ingest_sequentially(info: VideoInfo, settings: Settings) -> VideoRun:
     clock = StageClock(info.source_id)
     started = time.monotonic()
 
-    def step(stage: str, task: Any, *args: Any) -> Any:
+    def step(stage: str, task: Task[..., Any], *args: Any) -> Any:
         with clock.stage(stage):
             return task.fn(*args)
 

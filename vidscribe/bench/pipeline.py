@@ -11,6 +11,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.sorting import FlowRunSort
 
+from flows.backfill import backfill_channel
 from vidscribe.bench.record import RunRecord, VideoRun, window
 from vidscribe.db import get_engine, get_video, video_segments
 from vidscribe.settings import Settings
@@ -40,8 +41,6 @@ def stored_text(settings: Settings, source_id: str) -> str:
 def run_pipeline(feed_url: str, settings: Settings, force: bool) -> RunRecord:
     """Backfill the feed through Prefect (`force`: the baseline stored these videos already) and collect each
     video's outcome, flow-run span and stored transcript. Needs a Prefect API (see `sandbox.prefect_api`)."""
-    from flows.backfill import backfill_channel
-
     with window() as span:
         summary = backfill_channel(feed_url, force=force)
     seconds = flow_run_seconds(limit=max(1, len(summary.outcomes)))

@@ -125,6 +125,8 @@ def store_video(
 ) -> int:
     """Replace the video's transcript in one transaction and mark it done; returns the video id.
 
+    `telemetry` None keeps the stored telemetry (a schema without the column still accepts the write).
+
     The embedding dimension is checked by the database column, so a wrong model fails the transaction.
     """
     if embeddings.ndim != 2 or embeddings.shape[0] != len(segments):
@@ -161,8 +163,8 @@ def store_video(
                 speakers=speakers,
                 stage_seconds=stage_seconds,
                 audio_sha256=audio_sha256,
-                telemetry=telemetry or {},
                 updated_at=func.now(),
+                **({"telemetry": telemetry} if telemetry is not None else {}),
             )
         )
     return video_id
