@@ -10,6 +10,9 @@ from pathlib import Path
 
 import soundfile as sf
 
+from tasks.diarize import load_diarization_pipeline
+from tasks.embed import load_text_model
+from tasks.transcribe import load_whisper
 from vidscribe.audio import SAMPLE_RATE
 from vidscribe.bench.baseline import run_baseline
 from vidscribe.bench.corpus import CorpusSpec, load_corpus
@@ -19,8 +22,10 @@ from vidscribe.bench.record import VideoRun
 from vidscribe.bench.report import Report, build_report
 from vidscribe.bench.sandbox import forget_work, prefect_api
 from vidscribe.bench.speech import PAIR_A, speak
+from vidscribe.model_registry import models
 from vidscribe.progress import ProgressEvent, bus
 from vidscribe.settings import Settings
+from vidscribe.speakers.enroll import enroll
 
 FEED_TITLE = "vidscribe benchmark podcast"
 #: an enrolled voice, so speaker identification does its real work (the host of the PAIR_A recordings)
@@ -38,12 +43,6 @@ def warm_up(settings: Settings, folder: Path) -> None:
     Why: the first load in a process pays one-time costs (imports, kernel and ONNX session set-up) that
     neither run should carry; after this, each run loads its models itself.
     """
-    from tasks.diarize import load_diarization_pipeline
-    from tasks.embed import load_text_model
-    from tasks.transcribe import load_whisper
-    from vidscribe.model_registry import models
-    from vidscribe.speakers.enroll import enroll
-
     reference = folder / "host.wav"
     sf.write(reference, speak(ENROLL_TEXT, PAIR_A[0]), SAMPLE_RATE)
     enroll(ENROLLED_NAME, [reference], settings)

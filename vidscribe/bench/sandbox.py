@@ -17,7 +17,12 @@ from pathlib import Path
 from unittest import mock
 
 import pgserver
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
 
+from vidscribe.db import stop_embedded_server
+from vidscribe.model_registry import models
+from vidscribe.prefect_setup import ensure_prefect_objects
 from vidscribe.settings import Settings, get_settings
 
 
@@ -28,13 +33,11 @@ def private_data() -> Iterator[Path]:
     The database URL is set explicitly to the private server, so neither DATABASE_URL in the environment
     nor one in a `.env` file can point the benchmark at the user's archive.
     """
-    from vidscribe.db import stop_embedded_server
-
     root = Path(tempfile.mkdtemp(prefix="vidscribe-bench-"))
     data = root / "data"
     data.mkdir()
-    server = pgserver.get_server(data / "pg", cleanup_mode=None)  # stopped below, as the CLI's server would be
     try:
+        server = pgserver.get_server(data / "pg", cleanup_mode=None)  # stopped below, like `vidscribe`'s own
         private = {"VIDSCRIBE_DATA_DIR": str(data), "VIDSCRIBE_DATABASE_URL": server.get_uri()}
         with mock.patch.dict(os.environ, private):
             get_settings.cache_clear()
@@ -55,11 +58,6 @@ def prefect_api(root: Path) -> Iterator[None]:
     database; its start-up (6-9 s) happens here, outside the timed run. The `gpu` concurrency limit is created
     as `vidscribe prefect-setup` creates it on a real server, so the GPU slot lease does its real work.
     """
-    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    from vidscribe.prefect_setup import ensure_prefect_objects
-
     updates = {PREFECT_LOCAL_STORAGE_PATH: root / "prefect-results", PREFECT_SERVER_ANALYTICS_ENABLED: False}
     with temporary_settings(updates=updates), prefect_test_harness(server_startup_timeout=120):
         ensure_prefect_objects(gpu_slots=1)
@@ -68,8 +66,6 @@ def prefect_api(root: Path) -> Iterator[None]:
 
 def forget_work(settings: Settings) -> None:
     """Remove downloads and decoded audio between the runs, and unload every model: the next run starts cold."""
-    from vidscribe.model_registry import models
-
     shutil.rmtree(settings.data_dir / "downloads", ignore_errors=True)
     shutil.rmtree(settings.audio_cache_dir, ignore_errors=True)
     models.clear()
