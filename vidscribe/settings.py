@@ -123,7 +123,7 @@ class Settings(BaseSettings):
 
     # Long recordings: windows bound memory
     window_seconds: float = Field(1800.0, ge=30, description="longer recordings are processed in windows")
-    # Calibrated on CAM++ voices of 40 s windows (espeak and pyannote's sample): one voice in two windows
+    # Calibrated on CAM++ voices of 45 s windows (espeak and pyannote's sample): one voice in two windows
     # 0.85-0.98; the sample's two real (similar) voices 0.74-0.76, other pairs of voices at most 0.65.
     speaker_link_threshold: float = Field(0.80, gt=-1, lt=1, description="min cosine joining window speakers")
 
