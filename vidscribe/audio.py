@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -187,7 +189,9 @@ def decode(source: Path, cache_dir: Path) -> AudioRef:
         samples = len(np.load(cached, mmap_mode="r"))
     else:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial.npy")
+        # unique per writer: two workers decoding the same content at once each write their own file, and
+        # the atomic rename lets the last one win with identical bytes
+        partial = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.partial.npy")
         try:
             with partial.open("wb") as handle:
                 samples = write_npy(source, handle).samples
