@@ -62,9 +62,9 @@ class IngestResult:
         return cls(video_id, video.source_id, video.title, 0.0, 0, [], "", {}, None, reason)
 
 
-def _start_attempt(engine: Engine, info: VideoInfo) -> int:
+def _start_attempt(engine: Engine, info: VideoInfo, settings: Settings) -> int:
     video_id = upsert_video(engine, info)
-    mark_running(engine, video_id, get_settings().worker_name)
+    mark_running(engine, video_id, settings.worker_name)
     return video_id
 
 
@@ -110,7 +110,7 @@ def ingest_video(source: str, video: VideoInfo | None = None, force: bool = Fals
 def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: StageClock, settings: Settings,
              engine: Engine) -> IngestResult:
     bus.emit(ProgressEvent("start", video=video.source_id, title=video.title))
-    video_id = _start_attempt(engine, video)
+    video_id = _start_attempt(engine, video, settings)
     started = time.monotonic()
     try:
         if fetched is None:

@@ -28,7 +28,7 @@ from vidscribe.gpu_scheduler import GpuScheduler, current_work
 from vidscribe.hardware import Hardware, tuned_values
 from vidscribe.model_registry import ModelRegistry
 from vidscribe.oom import with_oom_fallback
-from vidscribe.settings import load_settings
+from vidscribe.settings import get_settings, load_settings
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.transcript import Segment
 
@@ -87,6 +87,18 @@ def test_gpu_slot_holds_one_prefect_slot_per_burst_and_excludes_other_workers(pr
     assert other_worker_got_it and other_worker_got_it[0] >= burst_end  # excluded until the lease went back
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name(name).active_slots == 0
+
+
+def test_the_gpu_lease_follows_the_settings(monkeypatch):
+    monkeypatch.setenv("VIDSCRIBE_GPU_LIMIT", "gpu-card-1")
+    monkeypatch.setenv("VIDSCRIBE_GPU_LEASE_IDLE_SECONDS", "7.5")
+    get_settings.cache_clear()
+    try:
+        assert (GpuScheduler().limit_name, GpuScheduler().lease_idle_seconds) == ("gpu-card-1", 7.5)
+        assert GpuScheduler(limit_name="", lease_idle_seconds=1.0).limit_name == ""  # explicit wins
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 def test_embedding_batches_span_the_videos_in_flight(settings):

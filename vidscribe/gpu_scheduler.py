@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vidscribe.gpu_telemetry import nvml
+from vidscribe.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,11 @@ class PrefectSlotLease:
 class GpuScheduler:
     """The per-process GPU slot (see the module docstring)."""
 
-    def __init__(self, limit_name: str = "gpu", lease_idle_seconds: float = 2.0) -> None:
+    def __init__(self, limit_name: str | None = None, lease_idle_seconds: float | None = None) -> None:
+        """`None` for either: the worker's settings (`gpu_limit`, `gpu_lease_idle_seconds`), read when used."""
         self.cond = threading.Condition()
-        self.limit_name = limit_name
-        self.lease_idle_seconds = lease_idle_seconds
+        self._limit_name = limit_name
+        self._lease_idle_seconds = lease_idle_seconds
         self.lease = PrefectSlotLease(self)
         self.jobs: deque[GpuJob] = deque(maxlen=MAX_JOBS)
         self.handoff_gaps: deque[float] = deque(maxlen=MAX_JOBS)  # idle time between calls while work queued
@@ -130,10 +132,16 @@ class GpuScheduler:
         self._released_with_waiters: float | None = None
         self._seq = itertools.count()
 
-    def configure(self, limit_name: str, lease_idle_seconds: float) -> None:
-        with self.cond:
-            self.limit_name = limit_name
-            self.lease_idle_seconds = lease_idle_seconds
+    @property
+    def limit_name(self) -> str:
+        """The Prefect global concurrency limit a lease takes a slot of; empty: no cross-worker limit."""
+        return self._limit_name if self._limit_name is not None else get_settings().gpu_limit
+
+    @property
+    def lease_idle_seconds(self) -> float:
+        if self._lease_idle_seconds is not None:
+            return self._lease_idle_seconds
+        return get_settings().gpu_lease_idle_seconds
 
     def idle_for(self, seconds: float) -> bool:
         """No call running or queued, for at least `seconds` (call with the condition held)."""

@@ -18,10 +18,6 @@ import psutil
 
 HardwareProfile = Literal["auto", "cpu", "gpu-16gb", "gpu-80gb", "none"]
 
-#: the settings a profile chooses (all others are untouched)
-TUNED_FIELDS = ("backfill_parallel", "cpu_workers", "asr_batch_size", "embedding_batch_size",
-                "segmentation_batch_size", "text_embedding_batch_size", "speaker_batch_size")
-
 _TIERS: dict[str, dict[str, int]] = {
     "cpu": {"asr_batch_size": 16, "embedding_batch_size": 8, "segmentation_batch_size": 16,
             "text_embedding_batch_size": 256, "speaker_batch_size": 16},
@@ -56,7 +52,7 @@ def tier_for(hw: Hardware) -> str:
 
 
 def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, int]:
-    """The profile's values for `TUNED_FIELDS` on `hw` ({} for `none`: plain defaults)."""
+    """The settings the profile chooses on `hw`: worker counts and batch sizes ({} for `none`: plain defaults)."""
     if profile == "none":
         return {}
     tier = tier_for(hw) if profile == "auto" else profile
