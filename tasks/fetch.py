@@ -14,8 +14,6 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from yt_dlp import YoutubeDL
-
 from vidscribe import ytdlp
 from vidscribe.audio import BadInputError
 from vidscribe.db import VideoInfo
@@ -23,7 +21,7 @@ from vidscribe.settings import Settings
 from vidscribe.sources import check_url, info_from_ytdlp, is_url, local_info
 from vidscribe.stage_task import retryable_task
 
-__all__ = ["Fetched", "download", "fetch", "fetch_task", "info_from_ytdlp", "is_url", "local_info"]
+__all__ = ["Fetched", "download", "fetch", "fetch_task", "info_from_ytdlp", "is_url", "local_info", "refuse_live"]
 
 
 @dataclass(frozen=True)
@@ -38,21 +36,41 @@ def download(url: str, settings: Settings) -> Fetched:
     File names come from ids, never titles, and `restrictfilenames` keeps them ASCII without separators, so a
     title or guid with slashes, `..` or emoji cannot escape the folder. An existing file is overwritten: a
     re-fetch means the last attempt failed, maybe on a corrupt upload since fixed. A playlist URL is refused here
-    (it would download every entry in one task): enumerate it with `vidscribe.sources` instead.
+    (it would download every entry in one task): enumerate it with `vidscribe.sources` instead. So is a live
+    stream still running (its download would never end) or not yet started.
+
+    Extraction and download are retried by different layers (see `vidscribe.ytdlp`): a failed download is
+    retried by yt-dlp's downloader, never by extracting the page again.
     """
     folder = settings.data_dir / "downloads"
-
-    def extract_and_download(ydl: YoutubeDL) -> tuple[dict[str, Any], Path]:
-        meta = ydl.extract_info(url, download=False, process=False)
+    with ytdlp.session(settings, format="bestaudio/best", noplaylist=True, overwrites=True, restrictfilenames=True,
+                       outtmpl=str(folder / "%(extractor_key)s" / "%(id).80B.%(ext)s")) as ydl:
+        # extraction, without processing first: a playlist must be refused before its entries are extracted
+        meta = ytdlp.extract(ydl, lambda y: y.extract_info(url, download=False, process=False), url, settings)
         if meta.get("_type") == "playlist":
-            raise BadInputError(f"{url}: is a playlist, channel or feed, not one video; backfill it instead")
-        meta = ydl.process_ie_result(meta, download=True)
-        return meta, Path(ydl.prepare_filename(meta))
+            raise BadInputError(f"{ytdlp.shown_url(url)}: is a playlist, channel or feed, not one video; "
+                                "backfill it instead")
+        # the rest of the extraction (a link to the video's own page is followed) and the format choice
+        meta = ytdlp.extract(ydl, lambda y: y.process_ie_result(meta, download=False), url, settings)
+        refuse_live(meta, url)
+        # the download alone, as yt-dlp does for a saved info file: no page is requested again
+        meta = ytdlp.download(ydl, lambda y: y.process_ie_result(meta, download=True), url, settings)
+        return Fetched(path=Path(ydl.prepare_filename(meta)), info=info_from_ytdlp(meta, url))
 
-    meta, path = ytdlp.run(extract_and_download, url, settings, format="bestaudio/best", noplaylist=True,
-                           overwrites=True, restrictfilenames=True,
-                           outtmpl=str(folder / "%(extractor_key)s" / "%(id).80B.%(ext)s"))
-    return Fetched(path=path, info=info_from_ytdlp(meta, url))
+
+#: yt-dlp's `live_status` values whose media cannot be downloaded as a finished recording yet
+NOT_RECORDED_YET = {
+    "is_live": "is a live stream in progress; ingest it once the stream has ended (`vidscribe retry` then)",
+    "is_upcoming": "is a scheduled live stream that has not started; ingest it once it has ended",
+    "post_live": "is a live stream that just ended and is still being processed by the site; try again later",
+}
+
+
+def refuse_live(meta: dict[str, Any], url: str) -> None:
+    """Refuse a stream that is live, upcoming or still processing: downloading it would never end, or fail."""
+    status = meta.get("live_status") or ("is_live" if meta.get("is_live") else None)
+    if status in NOT_RECORDED_YET:
+        raise BadInputError(f"{ytdlp.shown_url(url)}: {NOT_RECORDED_YET[status]}")
 
 
 def _merge(downloaded: VideoInfo, known: VideoInfo | None) -> VideoInfo:

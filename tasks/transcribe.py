@@ -12,6 +12,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from vidscribe.audio import AudioRef, BadInputError
+from vidscribe.cuda_libraries import preload_ctranslate2_cuda
 from vidscribe.gpu import model_budget_mib, resolve_compute_type, resolve_device
 from vidscribe.gpu_scheduler import gpu_slot
 from vidscribe.model_registry import models
@@ -29,6 +30,8 @@ SETTINGS_FIELDS = ("asr_model", "device", "compute_type", "asr_batch_size", "asr
 def load_whisper(settings: Settings) -> WhisperModel:
     device = resolve_device(settings.device)
     compute_type = resolve_compute_type(settings.compute_type, device)
+    if device == "cuda":  # CTranslate2 dlopens cuBLAS 12 by name on its first GPU call
+        preload_ctranslate2_cuda()
     return models.get(
         "asr", settings.asr_model, device, compute_type,
         lambda: WhisperModel(settings.asr_model, device=device, compute_type=compute_type,

@@ -27,7 +27,16 @@ for name in ("DATABASE_URL", "HF_TOKEN", "ENABLE_DIARIZATION", "ASSUME_MONOLOGUE
     os.environ.pop(name, None)
 
 from tests.feed import feed, make_feed, podcast_episodes  # noqa: E402,F401  (fixtures)
+from vidscribe.environment import missing_programs  # noqa: E402
 from vidscribe.settings import Settings, get_settings  # noqa: E402  (after the environment is set)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop at once, naming them, when programs the suite starts are missing (not 6 errors deep in a run)."""
+    missing = missing_programs()
+    if missing:
+        pytest.exit("programs the tests need are missing (`make setup` installs them):\n  " + "\n  ".join(missing),
+                    returncode=3)
 
 
 @pytest.fixture(scope="session")

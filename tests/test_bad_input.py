@@ -17,8 +17,18 @@ from vidscribe.db import get_engine, get_video, segment_count
 from vidscribe.settings import SettingsError, load_settings
 
 
-def sox(path: Path, *effects: str) -> Path:
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(path), *effects], check=True, capture_output=True)
+#: A plucked arpeggio (C, E, G sharp, C, a note every half second, with two overtones): music without words.
+PLUCKED_ARPEGGIO = ("0.25*exp(-4*mod(t,0.5))*(sin(2*PI*F*t)+0.5*sin(4*PI*F*t)+0.25*sin(6*PI*F*t))"
+                    .replace("F", "261.63*pow(2,mod(floor(2*t),4)/3)"))
+
+
+def synthesize(path: Path, source: str, seconds: float = 15) -> Path:
+    """Write `seconds` of an ffmpeg lavfi audio source (noise, tones) as 16 kHz mono WAV.
+
+    Why ffmpeg and not sox: ffmpeg is installed by the set-up (it decodes every recording); sox is not.
+    """
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+                    f"{source}:d={seconds}", "-ar", "16000", "-ac", "1", str(path)], check=True, capture_output=True)
     return path
 
 
@@ -34,9 +44,8 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     subprocess.run(["espeak-ng", "-v", "de", "-w", str(german), "Guten Morgen, heute sprechen wir über das Wetter "
                     "in Berlin und die Züge, die wieder einmal Verspätung haben. Morgen wird es regnen."], check=True)
     return {"not audio": text, "empty": empty, "silent": silent,
-            "noise": sox(tmp_path / "noise.wav", "synth", "15", "pinknoise", "vol", "0.3"),
-            "music": sox(tmp_path / "music.wav", "synth", "15", "pluck", "C4", "pluck", "E4", "pluck", "G4",
-                         "remix", "-", "vol", "0.5"),
+            "noise": synthesize(tmp_path / "noise.wav", "anoisesrc=c=pink:a=0.3"),
+            "music": synthesize(tmp_path / "music.wav", f"aevalsrc='{PLUCKED_ARPEGGIO}':s=16000"),
             "not english": german}
 
 

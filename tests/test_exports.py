@@ -131,6 +131,22 @@ def test_numeric_id_and_title_name_the_same_video(ingested):
     assert export_video(ingested.engine, ingested.title, "rttm") == by_source
 
 
+def test_a_unique_source_id_prefix_names_the_video_and_an_ambiguous_one_is_refused(ingested):
+    prefix = ingested.source_id[:12]  # what a person copies from `vidscribe status`
+    assert export_video(ingested.engine, prefix, "rttm") == export_video(ingested.engine, ingested.source_id, "rttm")
+    ids = ["test:prefix-twin-1", "test:prefix-twin-2"]
+    for source_id in ids:
+        upsert_video(ingested.engine, VideoInfo(source_id, f"https://example.com/{source_id}", source_id))
+    try:
+        with pytest.raises(BadInputError, match="2 videos have source ids starting with 'test:prefix-twin'"):
+            find_video(ingested.engine, "test:prefix-twin")
+        with pytest.raises(BadInputError, match="no stored video 'test:'"):  # too short to be a prefix
+            find_video(ingested.engine, "test:")
+    finally:
+        with ingested.engine.begin() as conn:
+            conn.execute(delete(Video).where(Video.source_id.in_(ids)))
+
+
 def test_unknown_video_names_it_and_points_to_status(ingested):
     with pytest.raises(BadInputError, match=r"no stored video 'file:nope'.*vidscribe status"):
         export_video(ingested.engine, "file:nope", "srt")

@@ -33,7 +33,7 @@ def quick(settings, tmp_path):
 
 
 def test_feed_enumerates_with_metadata(feed: FeedServer, quick):
-    infos = enumerate_source(feed.feed_url, quick)
+    infos = enumerate_source(feed.feed_url, quick).videos
     assert [i.title for i in infos] == ["Rivers and floods", HOSTILE_TITLE, "How a steam engine works",
                                         "Tomatoes on a balcony"]
     assert [i.published_at for i in infos] == sorted((e.published for e in feed.episodes), reverse=True)
@@ -43,27 +43,31 @@ def test_feed_enumerates_with_metadata(feed: FeedServer, quick):
 
 def test_since_until_limit_order(feed: FeedServer, quick):
     def titles(**options) -> list[str]:
-        return [i.title.split()[0] for i in enumerate_source(feed.feed_url, quick, **options)]
+        return [i.title.split()[0] for i in enumerate_source(feed.feed_url, quick, **options).videos]
 
     assert titles(since=date(2024, 2, 10), until=date(2024, 3, 15)) == ["Café", "How"]  # inclusive days
     assert titles(order="oldest", limit=2) == ["Tomatoes", "How"]
     assert titles(limit=1) == ["Rivers"]
 
 
-def test_select_deduplicates_and_keeps_undated_entries_last():
+def test_select_deduplicates_keeps_undated_entries_last_and_counts_what_a_date_filter_leaves_out():
     day = datetime(2024, 5, 1, tzinfo=timezone.utc)
     infos = [VideoInfo("a", "u", "undated"), VideoInfo("b", "u", "first", published_at=day),
              VideoInfo("b", "u", "duplicate", published_at=day),
              VideoInfo("c", "u", "old", published_at=day.replace(year=2020))]
-    assert [i.title for i in select(infos, since=date(2024, 1, 1))] == ["first", "undated"]
-    assert [i.title for i in select(infos, order="oldest")] == ["old", "first", "undated"]
+    unfiltered = select(infos, order="oldest")
+    assert [i.title for i in unfiltered.videos] == ["old", "first", "undated"]
+    assert unfiltered.note() == "1 entries listed twice (same id) kept once"
+    filtered = select(infos, since=date(2024, 1, 1))
+    assert [i.title for i in filtered.videos] == ["first"]  # an undated entry cannot be placed in a range
+    assert filtered.undated_left_out == 1 and "1 entries without a publication date left out" in filtered.note()
 
 
 def test_source_ids_match_and_downloads_are_safe(make_feed, podcast_episodes, quick):
     hostile_guid = dataclasses.replace(podcast_episodes[0], slug="ep5", guid="../../../etc/x ☕/..")
     server = make_feed([*podcast_episodes, hostile_guid])
     downloads = (quick.data_dir / "downloads").resolve()
-    for info in enumerate_source(server.feed_url, quick):
+    for info in enumerate_source(server.feed_url, quick).videos:
         bare = fetch(info.url, quick)
         assert bare.info.source_id == info.source_id  # the archive key survives the round trip
         fetched = fetch(info.url, quick, known=info)
@@ -78,9 +82,9 @@ def test_local_folder_and_file(tmp_path, podcast_episodes, quick):
         path.write_bytes(episode.audio)
         os.utime(path, (episode.published.timestamp(), episode.published.timestamp()))  # a file's date: its mtime
     (tmp_path / "notes.txt").write_text("not media")
-    infos = enumerate_source(str(tmp_path), quick)
+    infos = enumerate_source(str(tmp_path), quick).videos
     assert [Path(i.url[len("file://"):]).name for i in infos] == ["ep2-steam.mp3", "ep1-tomatoes.mp3"]
-    single = enumerate_source(str(tmp_path / "ep2-steam.mp3"), quick)
+    single = enumerate_source(str(tmp_path / "ep2-steam.mp3"), quick).videos
     assert single == [infos[0]] and fetch(str(tmp_path / "ep2-steam.mp3"), quick).info.source_id == infos[0].source_id
 
 
@@ -147,7 +151,7 @@ def write_cookies(path: Path) -> Path:
 def test_cookies_never_appear_in_logs_output_or_errors(feed: FeedServer, quick, tmp_path, caplog, capfd):
     secret_settings = quick.model_copy(update={"cookies_file": write_cookies(tmp_path / "cookies.txt")})
     caplog.set_level(logging.DEBUG)
-    infos = enumerate_source(feed.feed_url, secret_settings)
+    infos = enumerate_source(feed.feed_url, secret_settings).videos
     fetch(infos[0].url, secret_settings, known=infos[0])
     with pytest.raises(BadInputError) as error:
         fetch(feed.url("/episodes/removed.mp3"), secret_settings)

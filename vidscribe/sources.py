@@ -13,8 +13,12 @@ to `fetch(..., known=info)` as well: its title and date are the feed's, which a 
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +34,7 @@ from vidscribe.db import VideoInfo
 from vidscribe.settings import Settings
 
 Order = Literal["newest", "oldest"]
+log = logging.getLogger(__name__)
 
 #: What a folder's media files end with (ffmpeg decodes all of them).
 MEDIA_EXTENSIONS = frozenset({
@@ -147,12 +152,53 @@ def _entry_info(entry: dict[str, Any], playlist: dict[str, Any]) -> VideoInfo:
     return info_from_ytdlp({**channel, **entry}, entry["url"])
 
 
+def flat_entries(playlist: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(entry, the playlist that lists it) for every video of a flat listing, nested playlists included.
+
+    A YouTube channel's root URL comes back as a playlist of its tabs (Videos, Shorts, Live), each a playlist
+    of flat entries; a feed or a playlist is one level. Entries without a URL (a deleted video) are skipped.
+    """
+    for entry in playlist.get("entries") or []:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("_type") == "playlist":
+            yield from flat_entries(entry)
+        elif entry.get("url"):
+            yield entry, playlist
+
+
 def _remote_infos(url: str, settings: Settings) -> list[VideoInfo]:
-    meta = ytdlp.run(lambda ydl: ydl.extract_info(url, download=False), url, settings,
-                     extract_flat="in_playlist")
+    with ytdlp.session(settings, extract_flat="in_playlist") as ydl:
+        meta = ytdlp.extract(ydl, lambda y: y.extract_info(url, download=False), url, settings)
     if meta.get("_type") != "playlist":
         return [info_from_ytdlp(meta, url)]
-    return [_entry_info(entry, meta) for entry in meta.get("entries") or [] if entry and entry.get("url")]
+    return [_entry_info(entry, playlist) for entry, playlist in flat_entries(meta)]
+
+
+def resolve_dates(infos: list[VideoInfo], settings: Settings) -> list[VideoInfo]:
+    """Entries with a publication date, looked up one by one (metadata only) for those the listing left undated.
+
+    Why: a date filter must not let an undated entry through unseen, nor drop it unseen. yt-dlp's flat
+    listings of most sites date every entry (feeds; YouTube with `approximate_date`), so this is rarely a
+    request; an entry whose date still cannot be found stays undated and is left out by the filter (and
+    counted, see `select`).
+    """
+    undated = [i for i in infos if i.published_at is None]
+    if not undated:
+        return infos
+    found: dict[str, VideoInfo] = {}
+    with ytdlp.session(settings) as ydl:
+        for info in undated:
+            try:
+                meta = ytdlp.extract(ydl, lambda y, u=info.url: y.extract_info(u, download=False, process=False),
+                                     info.url, settings)
+            except BadInputError as exc:  # the entry itself is broken: its fetch will say so; it stays undated
+                log.warning("no publication date for %s: %s", info.source_id, exc)
+                continue
+            published = _published(meta)
+            if published is not None:
+                found[info.source_id] = dataclasses.replace(info, published_at=published)
+    return [found.get(i.source_id, i) for i in infos]
 
 
 def _local_infos(path: Path) -> list[VideoInfo]:
@@ -163,30 +209,57 @@ def _local_infos(path: Path) -> list[VideoInfo]:
     raise BadInputError(f"{path}: no such file or folder; give a media file, a folder of them, or an http(s) URL")
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The videos a backfill takes, and what the listing held that it does not take, for its summary."""
+
+    videos: list[VideoInfo]
+    undated_left_out: int = 0  # entries without any publication date, left out by since/until
+    duplicates: int = 0  # entries listed twice under one archive key (kept once)
+
+    def note(self) -> str:
+        """What a person should know about the listing (empty when nothing was left out)."""
+        parts = []
+        if self.undated_left_out:
+            parts.append(f"{self.undated_left_out} entries without a publication date left out by --since/--until")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} entries listed twice (same id) kept once")
+        return "; ".join(parts)
+
+
 def select(infos: list[VideoInfo], since: date | None = None, until: date | None = None, limit: int | None = None,
-           order: Order = "newest") -> list[VideoInfo]:
+           order: Order = "newest") -> Selection:
     """Deduplicate (first wins), filter by publication day (inclusive), sort, then keep the first `limit`.
 
-    Entries without a date are kept by since/until (a missing date is no reason to skip a video) and sort
-    after the dated ones in either order.
+    Without since/until, entries without a date are kept and sort after the dated ones in either order. With
+    either, an entry without a date cannot be placed, so it is left out and counted in the selection's note
+    (`resolve_dates` first looks each one up).
     """
     first: dict[str, VideoInfo] = {}
     for info in infos:
         first.setdefault(info.source_id, info)
-    kept = [info for info in first.values() if info.published_at is None or (
-        (since is None or info.published_at.date() >= since) and (until is None or info.published_at.date() <= until))]
+    filtered = since is not None or until is not None
+    kept = [info for info in first.values() if (info.published_at is None and not filtered) or (
+        info.published_at is not None
+        and (since is None or info.published_at.date() >= since)
+        and (until is None or info.published_at.date() <= until))]
     dated = sorted((i for i in kept if i.published_at), key=lambda i: i.published_at, reverse=order == "newest")
     ordered = dated + [i for i in kept if i.published_at is None]
-    return ordered[:limit] if limit is not None else ordered
+    undated = sum(i.published_at is None for i in first.values()) if filtered else 0
+    return Selection(ordered[:limit] if limit is not None else ordered, undated, len(infos) - len(first))
 
 
 def enumerate_source(source: str, settings: Settings, since: date | None = None, until: date | None = None,
-                     limit: int | None = None, order: Order = "newest") -> list[VideoInfo]:
+                     limit: int | None = None, order: Order = "newest") -> Selection:
     """The videos of a URL (channel, playlist, feed or one video; nothing is downloaded) or of a local path.
 
-    Entries without a publication date are kept by `since`/`until` and listed last.
-    A YouTube channel's root URL lists its tabs (Videos, Shorts, Live) as entries: give its `/videos` URL.
+    With since/until, entries the listing left undated are looked up one by one; those still undated are
+    left out and counted (`Selection.note`). A YouTube channel's root URL lists all its tabs (videos,
+    shorts, live recordings); give its `/videos` URL for the uploads alone.
     """
     check_url(source)
-    infos = _remote_infos(source, settings) if is_url(source) else _local_infos(Path(source).expanduser())
+    remote = is_url(source)
+    infos = _remote_infos(source, settings) if remote else _local_infos(Path(source).expanduser())
+    if remote and (since is not None or until is not None):
+        infos = resolve_dates(infos, settings)
     return select(infos, since, until, limit, order)

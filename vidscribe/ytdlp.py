@@ -1,10 +1,20 @@
-"""One way to run yt-dlp: quiet, paced, retried, and with errors sorted into transient and permanent.
+"""One way to run yt-dlp: quiet, paced, retried once per request, with errors sorted into transient and permanent.
 
 Why here and not in each caller: enumerating a channel and downloading one video hit the same hosts with the
 same cookies, so they share pacing, the retry policy and the rule for which errors deserve a retry.
 
-Why our own retry loop on top of yt-dlp's `retries`: yt-dlp retries only the media download itself; a 5xx,
-429 or timeout while it reads a page or a feed (the extraction step) fails at once.
+The retry policy: every request is retried by exactly one layer, never by several nested ones.
+- The media download (the file's body, or its fragments): yt-dlp's downloader retries server errors (5xx),
+  time-outs and cut connections, `VIDSCRIBE_FETCH_RETRIES` times with exponential backoff from
+  `VIDSCRIBE_FETCH_RETRY_SECONDS`, resuming where the file stopped. vidscribe does not repeat it: a repeat
+  would extract the page again (on YouTube, solve its challenges again) for a file already half fetched.
+- Extraction (the page, feed or API requests before any download): vidscribe's loop in `extract`, the same
+  number of times with the same backoff, because yt-dlp's generic extractor does not retry at all;
+  `extractor_retries` is 0, so YouTube's extractor adds no retries of its own on top.
+- Prefect: none. When these retries are spent the fetch fails with one line (`FetchError`, or
+  `UnreachableError` when the host could not be reached at all), which Prefect does not retry; the video is
+  recorded as failed and the next backfill or `vidscribe retry` tries it again.
+Errors that no retry can fix (404, private video, a web page instead of media) fail at once.
 
 Secrets: yt-dlp's `--verbose` debug lines print its whole configuration, so the logger drops debug output; the
 cookies file is checked when settings load (see `Settings.cookies_file`), so yt-dlp never reaches its
@@ -18,7 +28,8 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -51,15 +62,23 @@ PERMANENT_ERRORS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"HTTP Error 4\d\d"), "the server refused the request; check the URL"),
 ]
 
+#: Extractor arguments for every call. `youtubetab:approximate_date`: flat channel and playlist entries carry
+#: no upload date; with it yt-dlp turns YouTube's "3 weeks ago" into a timestamp (day precision), so a
+#: channel backfill's --since/--until can filter without a request per video.
+EXTRACTOR_ARGS = {"youtubetab": {"approximate_date": [""]}}
 
-class UnreachableError(BadInputError):
-    """The host could not be reached at all (name not resolved, connection refused, no route), after the
-    in-process retries with backoff.
 
-    Why a BadInputError: those retries were the whole retry budget for a network error; Prefect's task
-    retries on top would multiply the attempts and add minutes per video, and like bad input the video is
-    recorded as failed with a message that names the URL and what to check.
+class FetchError(BadInputError):
+    """The source kept failing with transient errors until the retries were spent (see the module docstring).
+
+    Why a BadInputError: those retries were the whole retry budget; Prefect's task retries on top would
+    multiply the requests and add minutes per video. Like bad input, the video is recorded as failed with
+    a message that names the URL, and a later run tries it again.
     """
+
+
+class UnreachableError(FetchError):
+    """The host could not be reached at all (name not resolved, connection refused, no route)."""
 
 
 def unreachable_reason(error: BaseException) -> str | None:
@@ -91,6 +110,11 @@ def permanent_fix(message: str) -> str | None:
     return next((fix for pattern, fix in PERMANENT_ERRORS if pattern.search(message)), None)
 
 
+#: yt-dlp warnings that only announce what an error or a retry says again: logged at INFO (`--verbose`), so a
+#: failed fetch prints its one error line, not the same reason once per attempt first
+_ANNOUNCEMENTS = re.compile(r"Unable to download (webpage|API page|JSON)|Retrying|Got error|Falling back on generic")
+
+
 class _QuietLogger:
     """yt-dlp's logger: debug/info (progress, configuration) dropped; warnings kept; errors are raised anyway."""
 
@@ -101,21 +125,34 @@ class _QuietLogger:
     error = debug
 
     def warning(self, message: str) -> None:
-        if "Falling back on generic information extractor" not in message:  # every feed and file says it
-            log.warning("yt-dlp: %s", message)
+        log.log(logging.INFO if _ANNOUNCEMENTS.search(message) else logging.WARNING, "yt-dlp: %s", message)
+
+
+def backoff(first: float) -> Callable[..., float]:
+    """Exponential backoff: `first`, 2x, 4x, ... seconds for the 0-based retry `n`.
+
+    yt-dlp calls its `retry_sleep_functions` as `func(n=retry)`, a keyword argument; the loop in `extract`
+    calls the same function the same way.
+    """
+
+    def seconds(n: int) -> float:
+        return first * 2**n
+
+    return seconds
 
 
 def options(settings: Settings, **extra: Any) -> dict[str, Any]:
-    """yt-dlp options from settings: quiet, paced, with yt-dlp's own download retries and backoff."""
-    backoff = _backoff(settings.fetch_retry_seconds)
+    """yt-dlp options from settings: quiet, paced, with the download retries of the module's policy."""
+    wait = backoff(settings.fetch_retry_seconds)
     base: dict[str, Any] = {
         "quiet": True,
         "noprogress": True,
         "logger": _QuietLogger(),
         "retries": settings.fetch_retries,
         "fragment_retries": settings.fetch_retries,
-        "extractor_retries": settings.fetch_retries,
-        "retry_sleep_functions": {"http": backoff, "fragment": backoff, "extractor": backoff},
+        "extractor_retries": 0,  # extraction is retried by `extract`, once per attempt, not twice
+        "retry_sleep_functions": {"http": wait, "fragment": wait},
+        "extractor_args": EXTRACTOR_ARGS,
         "sleep_interval_requests": settings.request_sleep_seconds or None,
         "sleep_interval": settings.download_sleep_seconds or None,
         "ratelimit": settings.download_rate_limit,
@@ -124,37 +161,73 @@ def options(settings: Settings, **extra: Any) -> dict[str, Any]:
     return {key: value for key, value in {**base, **extra}.items() if value is not None}
 
 
-def _backoff(first: float) -> Callable[[int], float]:
-    """Exponential backoff: `first`, 2x, 4x, ... seconds (yt-dlp passes the 0-based attempt number)."""
-    return lambda attempt: first * 2 ** attempt
+def shown_url(url: str) -> str:
+    """The URL as a person gave it: a feed entry's URL carries yt-dlp's smuggled id, not for people's eyes."""
+    return unsmuggle_url(url)[0]
 
 
-def run(action: Callable[[YoutubeDL], T], url: str, settings: Settings, **extra: Any) -> T:
-    """Run `action` on a configured YoutubeDL, retrying transient errors; permanent ones raise BadInputError."""
-    wait = _backoff(settings.fetch_retry_seconds)
-    shown = unsmuggle_url(url)[0]  # a feed entry's URL carries yt-dlp's smuggled id: not for people's eyes
-    attempt = 0
-    while True:
+#: yt-dlp could not read the cookies file (the message never shows its content)
+COOKIES_UNREADABLE = ("VIDSCRIBE_COOKIES_FILE: yt-dlp could not load the cookies file; export it again in "
+                      "Netscape format")
+
+
+@contextmanager
+def session(settings: Settings, **extra: Any) -> Iterator[YoutubeDL]:
+    """A configured YoutubeDL (`extra`: options of this call); an unreadable cookies file is one clear error."""
+    try:
+        with YoutubeDL(options(settings, **extra)) as ydl:
+            yield ydl
+    except CookieLoadError:
+        raise BadInputError(COOKIES_UNREADABLE) from None
+
+
+def _message(error: YoutubeDLError) -> str:
+    return str(error).removeprefix("ERROR: ")
+
+
+def _permanent(error: YoutubeDLError, url: str) -> BadInputError | None:
+    if isinstance(error, CookieLoadError):
+        return BadInputError(COOKIES_UNREADABLE)
+    fix = permanent_fix(_message(error))
+    return BadInputError(f"{shown_url(url)}: {fix} (yt-dlp: {_message(error)})") if fix is not None else None
+
+
+def _spent(error: YoutubeDLError, url: str, attempts: int, step: str) -> FetchError:
+    """The error once the retries of `step` are spent: unreachable host, or a host that kept failing."""
+    shown = shown_url(url)
+    detail = _message(error).split(" (caused by ")[0]
+    reason = unreachable_reason(error)
+    if reason is not None:
+        return UnreachableError(
+            f"{shown}: cannot reach {urlparse(shown).netloc}: {reason} ({attempts} attempts); check the address "
+            f"and the network connection, or try again later (yt-dlp: {detail})"
+        )
+    return FetchError(f"{shown}: the {step} kept failing ({attempts} attempts); try again later with "
+                      f"`vidscribe retry` (yt-dlp: {detail})")
+
+
+def extract(ydl: YoutubeDL, action: Callable[[YoutubeDL], T], url: str, settings: Settings) -> T:
+    """`action(ydl)` (an extraction: no media download), retried on transient errors with backoff."""
+    wait = backoff(settings.fetch_retry_seconds)
+    for retry in range(settings.fetch_retries + 1):
         try:
-            with YoutubeDL(options(settings, **extra)) as ydl:
-                return action(ydl)
-        except CookieLoadError:
-            raise BadInputError("VIDSCRIBE_COOKIES_FILE: yt-dlp could not load the cookies file; export it again "
-                                "in Netscape format") from None
+            return action(ydl)
         except YoutubeDLError as exc:  # DownloadError and the networking errors raised before extraction
-            message = str(exc).removeprefix("ERROR: ")
-            fix = permanent_fix(message)
-            if fix is not None:
-                raise BadInputError(f"{shown}: {fix} (yt-dlp: {message})") from None
-            if attempt >= settings.fetch_retries:
-                reason = unreachable_reason(exc)
-                if reason is None:
-                    raise
-                raise UnreachableError(
-                    f"{shown}: cannot reach {urlparse(shown).netloc}: {reason} ({attempt + 1} attempts); check the "
-                    f"address and the network connection, or try again later "
-                    f"(yt-dlp: {message.split(' (caused by ')[0]})"
-                ) from None
-            log.info("%s: transient error, retry %d/%d: %s", url, attempt + 1, settings.fetch_retries, message)
-            time.sleep(wait(attempt))
-            attempt += 1
+            permanent = _permanent(exc, url)
+            if permanent is not None:
+                raise permanent from None
+            if retry == settings.fetch_retries:
+                raise _spent(exc, url, retry + 1, "page request") from None
+            log.info("%s: transient error, retry %d/%d: %s", shown_url(url), retry + 1, settings.fetch_retries,
+                     _message(exc))
+            time.sleep(wait(n=retry))
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+def download(ydl: YoutubeDL, action: Callable[[YoutubeDL], T], url: str, settings: Settings) -> T:
+    """`action(ydl)` (a media download, which yt-dlp's downloader retries itself), with its errors sorted."""
+    try:
+        return action(ydl)
+    except YoutubeDLError as exc:
+        permanent = _permanent(exc, url)
+        raise (permanent or _spent(exc, url, settings.fetch_retries + 1, "download")) from None

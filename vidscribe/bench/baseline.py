@@ -66,7 +66,7 @@ def ingest_sequentially(info: VideoInfo, settings: Settings) -> VideoRun:
 def run_baseline(feed_url: str, settings: Settings, on_video: Callable[[VideoRun], None]) -> RunRecord:
     """Enumerate the feed, then ingest its videos one after the other (newest first, as a backfill does)."""
     with window() as span:
-        videos = enumerate_task.fn(feed_url, settings)
+        videos = enumerate_task.fn(feed_url, settings).videos
         runs = []
         for info in videos:
             runs.append(ingest_sequentially(info, settings))

@@ -35,7 +35,8 @@ THROTTLE_STEPS_PER_SECOND = 20
 @dataclass(frozen=True)
 class Episode:
     """One feed item. `guid` defaults to a URN; tests may give a hostile one to check path safety.
-    `enclosure` puts the file at an absolute URL on another host (an unreachable one, say) instead of here."""
+    `enclosure` puts the file at an absolute URL on another host (an unreachable one, say) instead of here.
+    The file is served with `Last-Modified: published`, as podcast hosts' static files are."""
 
     slug: str
     title: str
@@ -44,6 +45,7 @@ class Episode:
     duration: float
     guid: str | None = None
     enclosure: str | None = None
+    dated: bool = True  # False: the feed item has no pubDate (its file still answers with Last-Modified)
 
     @property
     def path(self) -> str:
@@ -59,6 +61,7 @@ class Response:
     body: bytes
     content_type: str = "audio/mpeg"
     status: int = 200
+    last_modified: datetime | None = None
 
 
 def to_mp3(samples: np.ndarray) -> bytes:
@@ -73,7 +76,7 @@ class _State:
     """What the handler threads share with the owner of the server; every access holds `lock`."""
 
     routes: dict[str, Response] = field(default_factory=dict)
-    failures: dict[str, list[int]] = field(default_factory=dict)
+    failures: dict[str, list[int | None]] = field(default_factory=dict)  # per request: a status, or None: serve
     requests: Counter[str] = field(default_factory=Counter)
     bytes_per_second: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,9 +84,8 @@ class _State:
     def answer(self, path: str) -> Response:
         with self.lock:
             self.requests[path] += 1
-            pending = self.failures.get(path)
-            if pending:
-                status = pending.pop(0)
+            status = self.failures[path].pop(0) if self.failures.get(path) else None
+            if status is not None:
                 return Response(f"<h1>{status} staged failure</h1>".encode(), "text/html", status)
             return self.routes.get(path) or Response(b"<h1>404 Not Found</h1>", "text/html", 404)
 
@@ -102,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
+        if response.last_modified is not None:
+            self.send_header("Last-Modified", format_datetime(response.last_modified, usegmt=True))
         self.end_headers()
         if send_body:
             self._write(response.body)
@@ -162,19 +166,21 @@ class FeedServer:
         """List the episode in the feed; `served=False` leaves its enclosure answering 404 (a removed file)."""
         self.episodes.append(episode)
         if served:
-            self.serve(episode.path, episode.audio)
+            self.serve(episode.path, episode.audio, last_modified=episode.published)
         self._publish_feed()
         return episode
 
-    def serve(self, path: str, body: bytes, content_type: str = "audio/mpeg") -> None:
+    def serve(self, path: str, body: bytes, content_type: str = "audio/mpeg",
+              last_modified: datetime | None = None) -> None:
         """Serve (or replace: e.g. repair a corrupt upload) the body at `path`."""
         with self._state.lock:
-            self._state.routes[path] = Response(body, content_type)
+            self._state.routes[path] = Response(body, content_type, last_modified=last_modified)
 
-    def fail(self, path: str, times: int, status: int = 500) -> None:
-        """Answer `status` to the next `times` requests of `path`, then serve it normally again."""
+    def fail(self, path: str, times: int, status: int = 500, after: int = 0) -> None:
+        """Serve the next `after` requests of `path`, answer `status` to the `times` after them, then serve it
+        normally again (`after=1` lets yt-dlp's extraction through and fails the download itself)."""
         with self._state.lock:
-            self._state.failures[path] = [status] * times
+            self._state.failures[path] = [None] * after + [status] * times
 
     def throttle(self, bytes_per_second: int | None) -> None:
         self._state.bytes_per_second = bytes_per_second
@@ -215,7 +221,8 @@ def rss(title: str, link: str, episodes: list[Episode], url: Callable[[str], str
         item = ET.SubElement(channel, "item")
         ET.SubElement(item, "title").text = episode.title
         ET.SubElement(item, "guid", isPermaLink="false").text = episode.item_guid
-        ET.SubElement(item, "pubDate").text = format_datetime(episode.published)
+        if episode.dated:
+            ET.SubElement(item, "pubDate").text = format_datetime(episode.published)
         ET.SubElement(item, "enclosure", url=episode.enclosure or url(episode.path), type="audio/mpeg",
                       length=str(len(episode.audio)))
         ET.SubElement(item, f"{{{ITUNES_NS}}}duration").text = str(round(episode.duration))

@@ -32,6 +32,7 @@ import jiwer
 import psutil
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vidscribe.bench.corpus import CorpusSpec, Recording
 from vidscribe.bench.record import RunRecord, VideoRun
@@ -298,5 +299,5 @@ def print_report(report: Report, console: Console) -> None:
     if report.transcript_wer:
         console.print(f"transcript WER, pipeline vs baseline, per video: {report.transcript_wer}", highlight=False)
     speedup = "n/a" if report.speedup is None else f"{report.speedup:.2f}x"
-    console.print(f"[bold]speedup (audio hours per wall hour, pipeline / baseline): {speedup}[/]; targets: "
-                  f"{report.targets}")
+    console.print(Text.assemble((f"speedup (audio hours per wall hour, pipeline / baseline): {speedup}", "bold"),
+                                f"; targets: {report.targets}"))

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
-import pgserver
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from vidscribe.db import stop_embedded_server
+from vidscribe.db.engine import embedded_server
 from vidscribe.model_registry import models
 from vidscribe.prefect_setup import ensure_prefect_objects
 from vidscribe.settings import Settings, get_settings
@@ -37,7 +37,7 @@ def private_data() -> Iterator[Path]:
     data = root / "data"
     data.mkdir()
     try:
-        server = pgserver.get_server(data / "pg", cleanup_mode=None)  # stopped below, like `vidscribe`'s own
+        server = embedded_server(data / "pg")  # stopped below, like `vidscribe`'s own
         private = {"VIDSCRIBE_DATA_DIR": str(data), "VIDSCRIBE_DATABASE_URL": server.get_uri()}
         with mock.patch.dict(os.environ, private):
             get_settings.cache_clear()

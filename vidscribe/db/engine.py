@@ -11,9 +11,11 @@ import atexit
 import os
 import subprocess
 import threading
+import warnings
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pgserver
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
@@ -28,6 +30,9 @@ CONNECT_TIMEOUT_SECONDS = 5
 #: Any constant: serialises concurrent first-time migrations of several worker processes.
 _MIGRATION_LOCK_ID = 0x76696473
 
+if TYPE_CHECKING:
+    import pgserver
+
 _engines: dict[str, Engine] = {}
 _migrated: set[tuple[str, int]] = set()
 _lock = threading.Lock()
@@ -38,12 +43,26 @@ def database_url(settings: Settings) -> URL:
     if settings.database_url is not None:
         url = make_url(settings.database_url.get_secret_value())
     else:
-        url = make_url(_embedded_server(settings.pg_dir).get_uri())
+        url = make_url(embedded_server(settings.pg_dir).get_uri())
     return _with_psycopg(url)
 
 
-def _embedded_server(pg_dir: Path) -> pgserver.PostgresServer:
+def _pgserver() -> ModuleType:
+    """pgserver, imported on first use (a DATABASE_URL user never needs it).
+
+    pgserver asks platformdirs for a runtime folder at import; on a headless machine without
+    XDG_RUNTIME_DIR, platformdirs warns and falls back to /tmp/runtime-<uid>, which serves pgserver's lock
+    and sockets as well. The warning says nothing a user can act on, so it is silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver
+    return pgserver
+
+
+def embedded_server(pg_dir: Path) -> "pgserver.PostgresServer":
     """Start (or join) the embedded server; cleanup_mode=None keeps it running for the next process."""
+    pgserver = _pgserver()
     try:
         pg_dir.parent.mkdir(parents=True, exist_ok=True)
         return pgserver.get_server(pg_dir, cleanup_mode=None)
@@ -150,13 +169,14 @@ def stop_embedded_server(settings: Settings) -> None:
     pg_dir = settings.pg_dir.expanduser().resolve()
     if not (pg_dir / "postmaster.pid").exists():
         return
-    server = _embedded_server(pg_dir)
+    server = embedded_server(pg_dir)
     key = _key(_with_psycopg(make_url(server.get_uri())))
     with _lock:
         engine = _engines.pop(key, None)
         if engine is not None:
             engine.dispose()
         _migrated.difference_update({done for done in _migrated if done[0] == key})
+    pgserver = _pgserver()
     pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=server.system_user)
     # pgserver keeps one handle per data dir per process, plus an atexit hook that expects it: forget both,
     # so that a later get_server in this process starts the server afresh instead of returning a dead handle.

@@ -62,7 +62,8 @@ class FbankSpec:
 
     def compute(self, clip: np.ndarray) -> torch.Tensor:
         """(frames, num_mel_bins) float32 features of one 16 kHz mono clip."""
-        waveform = torch.as_tensor(np.asarray(clip, dtype=np.float32)).reshape(1, -1) * self.waveform_scale
+        # a copy: clips are often views of the read-only memory-mapped cache, which torch refuses to wrap
+        waveform = torch.from_numpy(np.array(clip, dtype=np.float32)).reshape(1, -1) * self.waveform_scale
         feats = kaldi.fbank(
             waveform,
             num_mel_bins=self.num_mel_bins,
