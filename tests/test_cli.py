@@ -64,3 +64,15 @@ def test_cli_export_formats_are_the_exporters():
     from vidscribe.exports import FORMATS
 
     assert tuple(f.value for f in ExportFormat) == FORMATS
+
+
+def test_status_prints_full_ids_and_titles_verbatim_brackets_included(settings):
+    from vidscribe.db import VideoInfo, get_engine, upsert_video
+
+    source_id = "generic:urn:vidscribe-test:" + "0123456789abcdef" * 3  # longer than any column would show
+    title = "Ask us anything [/r/podcasts] episode [bold]"
+    upsert_video(get_engine(settings), VideoInfo(source_id, "https://example.com/ep.mp3", title))
+    result = vidscribe("status", "--limit", "100")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    line = next(line for line in result.stdout.splitlines() if source_id in line)
+    assert line.endswith(f"{source_id}  {title}") and " pending " in line

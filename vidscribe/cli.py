@@ -73,6 +73,10 @@ def main() -> None:
     """Validate settings before any command runs, so a bad setting stops the start with its name."""
     # Prefect's per-task INFO lines would drown the live progress view; warnings and errors still show.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # No analytics from vidscribe's runs: offline they only fail ("Failed to send telemetry"), and the
+    # temporary server's heartbeat service raced the flows for its SQLite database ("database is locked").
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
@@ -226,18 +230,19 @@ def status(
 
         engine = get_engine(_settings())
         channels = Table("channel", "done", "failed", "pending", "audio (h)", "last run", title="channels")
-        # the full source id (what `export` takes; a unique start of it works too) and the numeric id
-        videos = Table("id", "video", "title", "status", "audio (min)", "attempts", "error", title="recent videos")
-        videos.columns[1].no_wrap = True
-        videos.columns[2].overflow = "ellipsis"
         for row in channel_status(engine):
             last = row.last_run.strftime("%Y-%m-%d %H:%M") if row.last_run else ""
             channels.add_row(row.name, str(row.done), str(row.failed), str(row.pending), f"{row.audio_hours:.2f}",
                              last)
+        console.print(channels)
+        # one line per video, not a table: the full source id (what `export` takes) must never be cut or
+        # squeezed, whatever the terminal's width; the numeric id first, for typing
+        console.print(Text("recent videos (id, status, audio, attempts, source id, title)", style="bold"))
         for video in recent_videos(engine, "failed" if failed else None, limit):
-            videos.add_row(str(video.id), video.source_id, video.title[:50], video.status,
-                           f"{(video.duration or 0) / 60:.1f}", str(video.attempts), (video.error or "")[:200])
-        console.print(channels, videos)
+            console.print(f"{video.id:>6}  {video.status:<7}  {(video.duration or 0) / 60:6.1f} min  "
+                          f"{video.attempts:>2}x  {video.source_id}  {video.title}")
+            if video.error:
+                console.print(Text(f"        error: {video.error}", style="red"))
 
     _guarded(run)
 

@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     request_sleep_seconds: float = Field(0.0, ge=0, le=600, description="pause between metadata requests")
     download_sleep_seconds: float = Field(0.0, ge=0, le=3600, description="pause before each download")
     download_rate_limit: int | None = Field(None, ge=1024, description="max download speed in bytes/s")
-    fetch_retries: int = Field(3, ge=0, le=20, description="in-process retries of a transient fetch error")
+    fetch_retries: int = Field(3, ge=0, le=20, description="retries of a transient fetch error, per request")
     fetch_retry_seconds: float = Field(2.0, ge=0, le=300, description="first retry pause; doubles each time")
     cookies_file: Path | None = Field(None, description="Netscape-format cookies for sign-in-only videos")
 
