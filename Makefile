@@ -25,6 +25,7 @@ demo: setup
 	HF_HUB_OFFLINE=1 $(BIN)/vidscribe demo
 
 test: setup
+	$(BIN)/lint-imports --no-cache
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 bench: setup

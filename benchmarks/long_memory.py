@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/long_memory.py [--minutes 30 180] [--window-seconds S] [--workdir DIR]
 
 Why a fresh process per recording: peak RSS (`ru_maxrss`) only ever grows, so each recording is processed
-by its own child process, which loads the offline models, runs decode, transcribe, the monologue check and
-diarization (forced on), identify and segments through the stages' plain functions (`task.fn`, no Prefect
-server), and reports its peak RSS after each stage. The recordings are real speech, compressed as a
-download would be: `tests/speech.py`'s conversation (espeak-ng's two voices and pyannote's two-speaker
+by its own child process, which loads the offline models, runs `vidscribe.pipeline.process_recording` up to
+the segments (fetch, decode, transcribe, the monologue check and diarization (forced on), identify, segments;
+plain functions, no Prefect server), and reports its peak RSS after each step. The recordings are real speech,
+compressed as a download would be: `tests/speech.py`'s conversation (espeak-ng's two voices and pyannote's two-speaker
 sample, 2.7 minutes) looped to the length and encoded to Opus. Everything runs offline on the CPU.
 """
 
@@ -21,10 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -32,7 +30,6 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.speech` builds the recordings; a script's own folder is not the root
 TARGET_RATIO = 1.25
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,14 +47,9 @@ def peak_rss_mib() -> float:
 
 
 def run_stages(path: Path) -> dict[str, object]:
-    """The child: every stage on `path`, with wall seconds and peak RSS after each."""
-    from tasks.decode import decode_task
-    from tasks.diarize import diarize_task
-    from tasks.identify import identify_task
-    from tasks.monologue import monologue_task
-    from tasks.segments import segments_task
-    from tasks.transcribe import transcribe_task
+    """The child: the pipeline up to segments on `path`, with wall seconds and peak RSS after each step."""
     from tests.speech import ALICE_REFERENCES, ALICE_VOICE, speak
+    from vidscribe.pipeline import process_recording
     from vidscribe.settings import get_settings
     from vidscribe.speakers.factory import load_speaker_encoder
     from vidscribe.speakers.matching import centroid
@@ -67,23 +59,20 @@ def run_stages(path: Path) -> dict[str, object]:
     encoder = load_speaker_encoder(settings)
     alice = Voice("Alice", encoder.key, centroid(encoder.embed([speak(t, ALICE_VOICE) for t in ALICE_REFERENCES])))
     stages: dict[str, dict[str, float]] = {}
+    last = time.perf_counter()
 
-    def timed(name: str, call: Callable[[], T]) -> T:
-        started = time.perf_counter()
-        result = call()
-        stages[name] = {"seconds": round(time.perf_counter() - started, 1), "peak_rss_mib": round(peak_rss_mib())}
-        return result
+    def measured(step: str, _artefact: object) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        stages[step] = {"seconds": round(now - last, 1), "peak_rss_mib": round(peak_rss_mib())}
+        last = now
 
-    audio = timed("decode", lambda: decode_task.fn(path, settings))
-    transcript = timed("transcribe", lambda: transcribe_task.fn(audio, settings))
-    diarization = timed("diarize", lambda: monologue_task.fn(audio, settings, transcript)
-                        or diarize_task.fn(audio, settings))
-    names = timed("identify", lambda: identify_task.fn(audio, settings, diarization, [alice]))
-    segments = timed("segments", lambda: segments_task.fn(transcript, diarization.turns, names, settings))
+    recording = process_recording(str(path), settings, profiles=[alice], hook=measured, until="segments")
+    audio, transcript, diarization = recording.audio, recording.transcript, recording.diarization
     return {
         "duration_s": audio.duration, "windows": len(plan_windows(audio, settings.window_seconds)),
-        "words": len(transcript.words), "speakers": sorted({n.name for n in names.values()}),
-        "segments": len(segments), "diarized": not diarization.skipped, "stages": stages,
+        "words": len(transcript.words), "speakers": sorted({n.name for n in recording.names.values()}),
+        "segments": len(recording.segments), "diarized": not diarization.skipped, "stages": stages,
         "peak_rss_mib": round(peak_rss_mib()),
     }
 

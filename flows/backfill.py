@@ -13,12 +13,14 @@ from typing import Annotated, Literal
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows.batch import BatchSummary, VideoOutcome, ingest_many, publish_summary
-from flows.shards import run_sharded
-from tasks.enumerate import enumerate_task
-from vidscribe.db import VideoInfo, done_source_ids, exclusive, failed_videos, get_engine
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe_flows.batch import BatchSummary, VideoOutcome, ingest_many, publish_summary
+from vidscribe_flows.shards import run_sharded
+from vidscribe_tasks.enumerate import enumerate_task
+from vidscribe.db import done_source_ids, exclusive, failed_videos, get_engine
+from vidscribe.video import VideoInfo
+from vidscribe.progress import ProgressEvent
 from vidscribe.reports import report_slug
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import get_settings
 
 
@@ -74,7 +76,7 @@ def backfill_channel(
         note = "; ".join(part for part in (selection.note(), note) if part)
         skipped = [VideoOutcome(v.source_id, v.title, "skipped") for v in videos if v.source_id in stored]
         for outcome in skipped:
-            bus.emit(ProgressEvent("skipped", video=outcome.source_id, title=outcome.title))
+            get_runtime().bus.emit(ProgressEvent("skipped", video=outcome.source_id, title=outcome.title))
     return _report(BatchSummary(url, outcomes + skipped, note), "backfill")
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from flows.ingest import IngestResult, ingest_video
-from vidscribe.db import VideoInfo
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe_flows.ingest import IngestResult, ingest_video
+from vidscribe.video import VideoInfo
+from vidscribe.progress import ProgressEvent
+from vidscribe.runtime import get_runtime
 
 
 @dataclass(frozen=True)
@@ -28,23 +29,23 @@ class VideoOutcome:
     title: str
     status: str  # done | failed | skipped
     audio_seconds: float = 0.0
-    segments: int = 0
-    speakers: int = 0
+    segment_count: int = 0
+    speaker_count: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str = ""
     telemetry: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def done(cls, result: IngestResult) -> "VideoOutcome":
-        return cls(result.source_id, result.title, "done", result.duration, result.segments,
+        return cls(result.source_id, result.title, "done", result.duration, result.segment_count,
                    len(result.speakers), result.stage_seconds, telemetry=result.telemetry)
 
     def row(self) -> dict[str, object]:
         seconds = ", ".join(f"{k} {v:.1f}" for k, v in self.stage_seconds.items())
         busy = self.telemetry.get("gpu_busy_fraction")
         return {"video": self.source_id, "title": self.title, "status": self.status,
-                "audio (min)": round(self.audio_seconds / 60, 2), "segments": self.segments,
-                "speakers": self.speakers, "seconds per stage": seconds,
+                "audio (min)": round(self.audio_seconds / 60, 2), "segments": self.segment_count,
+                "speakers": self.speaker_count, "seconds per stage": seconds,
                 "peak VRAM (MiB)": self.telemetry.get("peak_vram_mib") or "",
                 "GPU busy": f"{busy:.0%}" if busy is not None else ("no GPU" if self.telemetry else ""),
                 "error": self.error}
@@ -73,7 +74,7 @@ SkipCheck = Callable[[VideoInfo], str | None]
 def _ingest_one(video: VideoInfo, force: bool, skip: SkipCheck | None) -> VideoOutcome:
     reason = skip(video) if skip else None
     if reason:  # decided without a flow run: a shard walking past others' videos leaves no empty runs behind
-        bus.emit(ProgressEvent("skipped", video=video.source_id, title=video.title, detail=reason))
+        get_runtime().bus.emit(ProgressEvent("skipped", video=video.source_id, title=video.title, detail=reason))
         return VideoOutcome(video.source_id, video.title, "skipped", error=reason)
     try:
         named = ingest_video.with_options(flow_run_name=video.source_id)
@@ -91,7 +92,7 @@ def ingest_many(videos: Sequence[VideoInfo], parallel: int, label: str, force: b
 
     `skip` is asked when a video's turn comes, not up front: what other workers have done by then counts.
     """
-    bus.emit(ProgressEvent("batch", detail=label, total=len(videos)))
+    get_runtime().bus.emit(ProgressEvent("batch", detail=label, total=len(videos)))
     progress = create_progress_artifact(0.0, description=f"{label}: 0/{len(videos)} videos")
     outcomes: list[VideoOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="ingest") as pool:

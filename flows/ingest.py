@@ -1,30 +1,31 @@
 """The `ingest_video` flow: one recording from source to searchable, speaker-attributed segments.
 
-Read this as the pipeline's table of contents; each step is a task in `tasks/`.
+The steps themselves, in order, are `vidscribe.pipeline.process_recording`; here each runs as a cached,
+retried Prefect task (`TASK_STEPS`, the CPU stages in the worker's CPU pool), under the video's database claim,
+with its attempt recorded, its progress published and its report artifact made.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
 from sqlalchemy import Engine
 
-from tasks.decode import decode_task
-from tasks.diarize import diarize_task
-from tasks.embed import embed_task
-from tasks.fetch import Fetched, fetch_task
-from tasks.identify import identify_task
-from tasks.monologue import monologue_task
-from tasks.segments import segments_task
-from tasks.store import store_task
-from tasks.transcribe import transcribe_task
+from vidscribe_tasks.decode import decode_task
+from vidscribe_tasks.diarize import diarize_task
+from vidscribe_tasks.embed import embed_task
+from vidscribe_tasks.fetch import fetch_task
+from vidscribe_tasks.identify import identify_task
+from vidscribe_tasks.monologue import monologue_task
+from vidscribe_tasks.segments import segments_task
+from vidscribe_tasks.store import store_task
+from vidscribe_tasks.transcribe import transcribe_task
 from vidscribe.db import (
     DatabaseUnavailableError,
-    VideoInfo,
     exclusive,
     get_engine,
     get_video,
@@ -34,13 +35,28 @@ from vidscribe.db import (
     upsert_video,
     video_claim,
 )
-from vidscribe.cpu_pool import run_in_cpu_pool
-from vidscribe.embedding_batcher import batcher
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe.pipeline import Steps, process_recording
+from vidscribe.progress import ProgressEvent
 from vidscribe.reports import publish_video_report
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings, get_settings
+from vidscribe.stages.fetch import Fetched
 from vidscribe.timing import StageClock
+from vidscribe.video import VideoInfo
 from vidscribe.video_telemetry import video_telemetry
+
+R = TypeVar("R")
+
+
+def in_cpu_pool(step: Callable[..., R]) -> Callable[..., R]:
+    """`step`, run in the worker's CPU pool: speaker ID and segments run beside other videos' GPU work."""
+    return lambda *args: get_runtime().cpu.run(step, *args)
+
+
+#: every stage as its Prefect task (cached, retried)
+TASK_STEPS = Steps(fetch=fetch_task, decode=decode_task, transcribe=transcribe_task, monologue=monologue_task,
+                   diarize=diarize_task, identify=in_cpu_pool(identify_task), segments=in_cpu_pool(segments_task),
+                   embed=embed_task, store=store_task)
 
 
 @dataclass(frozen=True)
@@ -49,17 +65,16 @@ class IngestResult:
     source_id: str
     title: str
     duration: float
-    segments: int
+    segment_count: int
     speakers: list[str]
     diarization: str
     stage_seconds: dict[str, float]
-    diarization_peak_vram_mib: float | None
     skipped_reason: str = ""
     telemetry: dict[str, Any] = field(default_factory=dict)  # see vidscribe.video_telemetry
 
     @classmethod
     def skipped(cls, video: VideoInfo, reason: str, video_id: int = 0) -> "IngestResult":
-        return cls(video_id, video.source_id, video.title, 0.0, 0, [], "", {}, None, reason)
+        return cls(video_id, video.source_id, video.title, 0.0, 0, [], "", {}, reason)
 
 
 def _start_attempt(engine: Engine, info: VideoInfo, settings: Settings) -> int:
@@ -89,7 +104,8 @@ def ingest_video(source: str, video: VideoInfo | None = None, force: bool = Fals
     """
     settings = get_settings()
     engine = get_engine(settings)
-    clock = StageClock(video.source_id if video else source)
+    runtime = get_runtime()
+    clock = runtime.clock(video.source_id if video else source)
     fetched = None
     if video is None:  # a single source: its identity (content hash, extractor id) comes with the fetch
         with clock.stage("fetch"):
@@ -103,47 +119,38 @@ def ingest_video(source: str, video: VideoInfo | None = None, force: bool = Fals
         stored = get_video(engine, video.source_id)  # checked under the claim: a finished twin is seen here
         if stored is not None and stored.status == "done" and not force:
             return IngestResult.skipped(video, "already stored", stored.id)
-        with batcher.video_in_flight():  # lets the embedding batch know this video may still join it
+        with runtime.batcher.video_in_flight():  # lets the embedding batch know this video may still join it
             return _process(source, video, fetched, clock, settings, engine)
 
 
 def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: StageClock, settings: Settings,
              engine: Engine) -> IngestResult:
-    bus.emit(ProgressEvent("start", video=video.source_id, title=video.title))
+    runtime = get_runtime()
+    runtime.bus.emit(ProgressEvent("start", video=video.source_id, title=video.title))
     video_id = _start_attempt(engine, video, settings)
     started = time.monotonic()
+    telemetry: dict[str, Any] = {}
+
+    def measure() -> dict[str, Any]:
+        telemetry.update(video_telemetry(runtime, video.source_id, started, time.monotonic()))
+        return telemetry
+
     try:
-        if fetched is None:
-            with clock.stage("fetch"):
-                fetched = fetch_task(source, settings, video)
-        with clock.stage("decode"):
-            audio = decode_task(fetched.path, settings)
-        info = dataclasses.replace(fetched.info, duration=audio.duration)
-        with clock.stage("transcribe"):
-            transcript = transcribe_task(audio, settings)
-        with clock.stage("diarize"):
-            diarization = monologue_task(audio, settings, transcript) or diarize_task(audio, settings)
-        with clock.stage("identify"):  # CPU stages go to the CPU pool, beside other videos' GPU work
-            names = run_in_cpu_pool(settings.cpu_workers, identify_task, audio, settings, diarization,
-                                    list_profiles(engine))
-        with clock.stage("segments"):
-            segments = run_in_cpu_pool(settings.cpu_workers, segments_task, transcript, diarization.turns,
-                                       names, settings)
-        with clock.stage("embed"):
-            vectors = embed_task(segments, settings)
-        telemetry = video_telemetry(video.source_id, started, time.monotonic())
-        with clock.stage("store"):
-            store_task(info, segments, vectors, names, clock.seconds, audio.sha256, settings, telemetry)
+        recording = process_recording(source, settings, steps=TASK_STEPS, known=video, fetched=fetched,
+                                      profiles=list_profiles(engine), clock=clock, telemetry=measure)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         _record_failure(engine, video_id, reason)
-        bus.emit(ProgressEvent("failed", video=video.source_id, detail=reason))
+        runtime.bus.emit(ProgressEvent("failed", video=video.source_id, detail=reason))
         raise
+    info, segments = recording.info, recording.segments
     speakers = sorted({s.speaker for s in segments})
-    how = diarization.reason or "diarized"
+    how = recording.diarization.reason or "diarized"
     get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
-    result = IngestResult(video_id, info.source_id, info.title, audio.duration, len(segments), speakers, how,
-                          clock.seconds, diarization.peak_vram_mib, telemetry=telemetry)
-    publish_video_report(result, segments, settings)  # markdown artifact with the speaker timeline
-    bus.emit(ProgressEvent("done", video=video.source_id, title=info.title, detail=f"{len(segments)} segments, {how}"))
+    result = IngestResult(video_id, info.source_id, info.title, info.duration or 0.0, len(segments), speakers, how,
+                          clock.seconds, telemetry=telemetry)
+    publish_video_report(info.source_id, info.title, info.url, info.duration or 0.0, segments, clock.seconds,
+                         telemetry, how, settings)  # markdown artifact with the speaker timeline
+    runtime.bus.emit(ProgressEvent("done", video=video.source_id, title=info.title,
+                                   detail=f"{len(segments)} segments, {how}"))
     return result

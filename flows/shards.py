@@ -36,8 +36,9 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 from sqlalchemy import Engine
 
-from flows.batch import BatchSummary, SkipCheck, VideoOutcome, ingest_many
-from vidscribe.db import VideoInfo, attempted_since, claimed_source_ids, database_now, get_engine
+from vidscribe_flows.batch import BatchSummary, SkipCheck, VideoOutcome, ingest_many
+from vidscribe.db import attempted_since, claimed_source_ids, database_now, get_engine
+from vidscribe.video import VideoInfo
 from vidscribe.settings import get_settings
 
 #: the deployment (flow name/deployment name in prefect.yaml) that runs shards 1..n-1

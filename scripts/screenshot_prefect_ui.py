@@ -47,7 +47,7 @@ def make_recordings(folder: Path) -> None:
     import soundfile as sf
 
     from vidscribe.audio import SAMPLE_RATE
-    from vidscribe.bench.speech import concatenate, speak
+    from vidscribe.app.bench.speech import concatenate, speak
 
     folder.mkdir(parents=True)
     for name, lines in RECORDINGS.items():
@@ -93,7 +93,7 @@ def run_backfill(folder: Path) -> tuple[str, str]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import Artifact
 
-    from flows.backfill import backfill_channel
+    from vidscribe_flows.backfill import backfill_channel
     from vidscribe.db import stop_embedded_server
     from vidscribe.offline_models import prepare_offline_models
     from vidscribe.reports import ARTIFACT_PREFIX

@@ -1,73 +1,8 @@
-"""Embed: sentence-transformers vectors for segments (and for search queries, with the same model).
-
-Why normalised vectors: pgvector's cosine distance then equals 1 - dot product, and scores are comparable
-across videos and queries. Why a batcher: segments of the videos in flight are embedded together in batches
-of `text_embedding_batch_size` (see `vidscribe.embedding_batcher`).
-"""
+"""The embed stage as a cached, retryable Prefect task (see `tasks.policy` for its cache key)."""
 
 from __future__ import annotations
 
-import numpy as np
-from sentence_transformers import SentenceTransformer
+from vidscribe_tasks.policy import stage_task
+from vidscribe.stages.embed import SECTION, embed_segments
 
-from vidscribe.embedding_batcher import batcher
-from vidscribe.gpu import model_budget_mib, resolve_device
-from vidscribe.gpu_scheduler import gpu_slot
-from vidscribe.model_registry import models
-from vidscribe.oom import with_oom_fallback
-from vidscribe.settings import Settings
-from vidscribe.stage_task import stage_task
-from vidscribe.transcript import Segment
-
-SETTINGS_FIELDS = ("text_embedding_model", "text_embedding_dim")
-
-
-class EmbeddingDimensionError(ValueError):
-    """The embedding model's output does not fit the database's vector column."""
-
-
-def load_text_model(settings: Settings) -> SentenceTransformer:
-    device = resolve_device(settings.device)
-
-    def load() -> SentenceTransformer:
-        model = SentenceTransformer(settings.text_embedding_model, device=device,
-                                    cache_folder=str(settings.models_dir / "sentence-transformers"))
-        dim = model.get_embedding_dimension()
-        if dim != settings.text_embedding_dim:
-            raise EmbeddingDimensionError(
-                f"VIDSCRIBE_TEXT_EMBEDDING_MODEL={settings.text_embedding_model} gives {dim}-d vectors but "
-                f"VIDSCRIBE_TEXT_EMBEDDING_DIM is {settings.text_embedding_dim}; set them to match"
-            )
-        return model
-
-    return models.get("embed", settings.text_embedding_model, device, "float32", load,
-                      model_budget_mib(settings, device))
-
-
-def _encode(texts: list[str], settings: Settings) -> np.ndarray:
-    with gpu_slot("embed"):
-        vectors = load_text_model(settings).encode(texts, batch_size=settings.text_embedding_batch_size,
-                                                   normalize_embeddings=True, convert_to_numpy=True,
-                                                   show_progress_bar=False)
-    return vectors.astype(np.float32, copy=False)
-
-
-def embed_texts(texts: list[str], settings: Settings) -> np.ndarray:
-    """(len(texts), dim) float32 unit vectors, encoded in batches of `text_embedding_batch_size` (halved,
-    then moved to the CPU, if the GPU runs out of memory)."""
-    if not texts:
-        return np.zeros((0, settings.text_embedding_dim), dtype=np.float32)
-    return with_oom_fallback(settings, ("text_embedding_batch_size",), "device", "text embedding",
-                             lambda current: _encode(texts, current))
-
-
-def embed_segments(segments: list[Segment], settings: Settings) -> np.ndarray:
-    """The stage: one vector per segment, in segment order, batched with the other videos in flight."""
-    texts = [s.text for s in segments]
-    if not texts:
-        return embed_texts(texts, settings)
-    return batcher.embed(texts, settings.text_embedding_batch_size, settings.embed_linger_seconds,
-                         lambda batch: embed_texts(batch, settings))
-
-
-embed_task = stage_task("embed", SETTINGS_FIELDS)(embed_segments)
+embed_task = stage_task(embed_segments, "embed", SECTION)

@@ -1,8 +1,8 @@
-"""Enumerate: list a channel's, playlist's, feed's or folder's videos (metadata only, no download)."""
+"""Enumerate a channel, playlist, feed or folder (metadata only) as a Prefect task, retried on transient errors."""
 
 from __future__ import annotations
 
+from vidscribe_tasks.policy import retryable_task
 from vidscribe.sources import enumerate_source
-from vidscribe.stage_task import retryable_task
 
 enumerate_task = retryable_task(enumerate_source, "enumerate")

@@ -1,51 +1,8 @@
-"""Identify speakers: put enrolled names on diarized speakers.
-
-Each diarized speaker gets ONE embedding: the centroid of a bounded, batched sample of its turns (see
-`vidscribe.speakers.voices`), never one per transcript chunk. All speakers' clips go through the encoder
-together, so a video costs a handful of batched calls whatever its length.
-"""
+"""The identify stage as a cached, retryable Prefect task (see `tasks.policy` for its cache key)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from vidscribe_tasks.policy import stage_task
+from vidscribe.stages.identify import SECTION, identify_speakers
 
-from vidscribe.audio import AudioRef
-from vidscribe.settings import Settings
-from vidscribe.speakers.factory import load_speaker_encoder
-from vidscribe.speakers.matching import Profile, best_match
-from vidscribe.speakers.voices import anonymous_label, speaker_voices
-from vidscribe.stage_task import stage_task
-from vidscribe.transcript import Diarization, SpeakerName
-
-SETTINGS_FIELDS = ("speaker_model", "speaker_encoder", "speaker_device", "speaker_sample_clips",
-                   "speaker_clip_seconds", "speaker_match_threshold", "speaker_match_margin")
-
-
-def identify_speakers(
-    audio: AudioRef, settings: Settings, diarization: Diarization, profiles: Sequence[Profile]
-) -> dict[str, SpeakerName]:
-    """Map each diarization label to an enrolled name, or to a stable anonymous label."""
-    encoder = load_speaker_encoder(settings)
-    usable = [p for p in profiles if p.key == encoder.key]
-    first_seen = {}
-    for turn in sorted(diarization.turns, key=lambda t: t.start):
-        first_seen.setdefault(turn.speaker, turn.start)
-    labels = sorted(first_seen, key=first_seen.__getitem__)
-
-    # nothing to match against: skip the model entirely
-    voices = speaker_voices(audio.load(), diarization.turns, encoder, settings) if usable else {}
-
-    names: dict[str, SpeakerName] = {}
-    unknown = 0
-    for label in labels:
-        match = (best_match(voices[label], usable, settings.speaker_match_threshold, settings.speaker_match_margin)
-                 if label in voices else None)
-        if match:
-            names[label] = SpeakerName(label, match.name, match.score, known=True)
-        else:
-            names[label] = SpeakerName(label, anonymous_label(unknown), 0.0, known=False)
-            unknown += 1
-    return names
-
-
-identify_task = stage_task("identify", SETTINGS_FIELDS)(identify_speakers)
+identify_task = stage_task(identify_speakers, "identify", SECTION)

@@ -7,7 +7,7 @@ server (500 a few times, then the file), a login wall (an HTML page where media 
 corrupt upload that is later fixed, and a slow link. Every request is counted per path, so a test can
 prove that a second backfill downloaded nothing.
 
-The server itself (`FeedServer`, `Episode`, `rss`, `to_mp3`) lives in `vidscribe.bench.feed_server`, shared with
+The server itself (`FeedServer`, `Episode`, `rss`, `to_mp3`) lives in `vidscribe.app.bench.feed_server`, shared with
 the benchmark; this module adds the tests' episodes and fixtures. Test modules import the fixtures:
 `from tests.feed import feed, make_feed, podcast_episodes`.
 """
@@ -21,7 +21,7 @@ import pytest
 
 from tests.speech import ALICE_VOICE, BOB_VOICE, speak
 from vidscribe.audio import SAMPLE_RATE
-from vidscribe.bench.feed_server import Episode, FeedServer, to_mp3
+from vidscribe.app.bench.feed_server import Episode, FeedServer, to_mp3
 
 CHANNEL_TITLE = "Offline Test Podcast"
 #: A title that must never become a path: unicode, emoji, slashes and `..`.

@@ -1,7 +1,7 @@
 """Synthetic speech with known speaker turns, made with espeak-ng (real audio, exact references).
 
 Voices `en-us+m3` and `en-us+f4` are ones speaker models tell apart (see ../shared/ENVIRONMENT.md). Speaking
-and joining utterances (`speak`, `concatenate`) live in `vidscribe.bench.speech`, shared with the benchmark.
+and joining utterances (`speak`, `concatenate`) live in `vidscribe.app.bench.speech`, shared with the benchmark.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from vidscribe.audio import SAMPLE_RATE, decode_to_array
-from vidscribe.bench.speech import GAP_SECONDS, PAIR_A, concatenate, speak
+from vidscribe.app.bench.speech import GAP_SECONDS, PAIR_A, concatenate, speak
 
 ALICE_VOICE, BOB_VOICE = PAIR_A[0].name, PAIR_A[1].name
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from flows.backfill import backfill_channel, retry_failed
+from vidscribe_flows.backfill import backfill_channel, retry_failed
 from tests.feed import CHANNEL_TITLE
 from vidscribe.db import get_engine, get_video, segment_count
-from vidscribe.db.models import Channel
+from vidscribe.db.models import ChannelRow
 from sqlalchemy import select
 
 
@@ -29,7 +29,8 @@ def test_backfill_stores_every_episode_then_skips_them(settings, prefect_api, fe
         assert segment_count(engine, video.id) >= 1
         assert set(video.stage_seconds) >= {"fetch", "decode", "transcribe", "diarize", "embed"}
     with engine.connect() as conn:
-        assert conn.execute(select(Channel.name).where(Channel.id == video.channel_id)).scalar_one() == CHANNEL_TITLE
+        name = conn.execute(select(ChannelRow.name).where(ChannelRow.id == video.channel_id)).scalar_one()
+        assert name == CHANNEL_TITLE
 
     downloads = feed.downloads()
     again = backfill_channel(feed.feed_url)
@@ -69,11 +70,11 @@ def test_rerun_of_a_failed_video_resumes_at_the_failed_stage(settings, prefect_a
     """Stages before the failure come from Prefect's cache: the models are not run again."""
     import shutil
 
-    import tasks.diarize
-    import tasks.embed
-    import tasks.transcribe
-    from flows.ingest import ingest_video
-    from vidscribe.audio import BadInputError
+    import vidscribe.stages.diarize
+    import vidscribe.stages.embed
+    import vidscribe.stages.transcribe
+    from vidscribe_flows.ingest import ingest_video
+    from vidscribe.errors import BadInputError
 
     recording = tmp_path / "resume.wav"
     shutil.copy(voices.dialogue, recording)
@@ -91,26 +92,26 @@ def test_rerun_of_a_failed_video_resumes_at_the_failed_stage(settings, prefect_a
 
         monkeypatch.setattr(module, name, wrapper)
 
-    counting(tasks.transcribe, "transcribe_waveform", "transcribe")
-    counting(tasks.diarize, "load_diarization_pipeline", "diarize")
+    counting(vidscribe.stages.transcribe, "transcribe_waveform", "transcribe")
+    counting(vidscribe.stages.diarize, "load_diarization_pipeline", "diarize")
 
     def broken_embedder(_settings):
         calls["embed"] += 1
         raise BadInputError("embedding model unavailable (simulated outage)")
 
     with monkeypatch.context() as outage:
-        outage.setattr(tasks.embed, "load_text_model", broken_embedder)
+        outage.setattr(vidscribe.stages.embed, "load_text_model", broken_embedder)
         try:
             ingest_video(str(recording))
         except BadInputError:
             pass
     assert calls == {"transcribe": 1, "diarize": 1, "embed": 1}
     engine = get_engine(settings)
-    from tasks.fetch import local_info
+    from vidscribe.sources import local_info
 
     video = get_video(engine, local_info(recording).source_id)
     assert video.status == "failed" and "simulated outage" in video.error
 
     result = ingest_video(str(recording))  # the retry
     assert calls == {"transcribe": 1, "diarize": 1, "embed": 1}  # embed ran for real (not counted: unpatched)
-    assert get_video(engine, result.source_id).status == "done" and result.segments >= 2
+    assert get_video(engine, result.source_id).status == "done" and result.segment_count >= 2

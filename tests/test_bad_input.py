@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from flows.ingest import ingest_video
-from tasks.fetch import local_info
-from vidscribe.audio import BadInputError
+from vidscribe_flows.ingest import ingest_video
+from vidscribe.sources import local_info
+from vidscribe.errors import BadInputError
 from vidscribe.db import get_engine, get_video, segment_count
 from vidscribe.settings import SettingsError, load_settings
 

@@ -11,7 +11,7 @@ import sys
 from prefect.settings import PREFECT_API_URL
 
 from vidscribe.progress import ProgressEvent
-from vidscribe.progress_view import Tracker
+from vidscribe.app.progress_view import Tracker
 
 
 def vidscribe(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,7 +41,7 @@ def test_backfill_json_lines_report_every_stage_then_status(settings, prefect_ap
         assert stages == ["fetch", "decode", "transcribe", "diarize", "identify", "segments", "embed", "store"]
     summary = [line for line in lines if line["kind"] == "video"]
     assert sorted(s["status"] for s in summary) == ["done", "done"]
-    assert all(s["segments"] >= 1 for s in summary)
+    assert all(s["segment_count"] >= 1 for s in summary)
 
     status = vidscribe("status")
     assert status.returncode == 0 and "interview" in status.stdout and "lecture" in status.stdout
@@ -60,14 +60,15 @@ def test_tracker_counts_and_eta():
 
 
 def test_cli_export_formats_are_the_exporters():
-    from vidscribe.cli import ExportFormat
-    from vidscribe.exports import FORMATS
+    from vidscribe.app.cli import ExportFormat
+    from vidscribe.app.exports import FORMATS
 
     assert tuple(f.value for f in ExportFormat) == FORMATS
 
 
 def test_status_prints_full_ids_and_titles_verbatim_brackets_included(settings):
-    from vidscribe.db import VideoInfo, get_engine, upsert_video
+    from vidscribe.db import get_engine, upsert_video
+    from vidscribe.video import VideoInfo
 
     source_id = "generic:urn:vidscribe-test:" + "0123456789abcdef" * 3  # longer than any column would show
     title = "Ask us anything [/r/podcasts] episode [bold]"

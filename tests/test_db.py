@@ -15,7 +15,6 @@ from tests.db_fixtures import embedded_database, make_settings
 from vidscribe.db import (
     DatabaseUnavailableError,
     SchemaMismatchError,
-    VideoInfo,
     get_engine,
     get_video,
     list_profiles,
@@ -28,6 +27,7 @@ from vidscribe.db import (
     upsert_video,
     video_segments,
 )
+from vidscribe.video import VideoInfo
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
 
@@ -85,6 +85,19 @@ def test_schema_is_created(engine: Engine) -> None:
     assert {"channels", "videos", "segments", "voice_profiles", "alembic_version"} <= tables
     assert "hnsw" in indexdef and "vector_cosine_ops" in indexdef
     assert extension is not None
+
+
+def test_head_revision_is_alembics_head_and_a_migrated_database_is_at_it(engine: Engine) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from vidscribe.db.engine import HEAD_REVISION, MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
 
 
 def test_engine_is_cached_per_url(settings: Settings, engine: Engine) -> None:

@@ -13,8 +13,8 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
-from deployments.spec import load_specs, register
-from vidscribe.prefect_setup import GPU_LIMIT, WORK_POOL, ensure_prefect_objects
+from vidscribe_deployments.spec import load_specs, register
+from vidscribe.app.prefect_setup import GPU_LIMIT, WORK_POOL, ensure_prefect_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT = str(Path(sys.executable).parent / "prefect")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vidscribe.cli import app
+from vidscribe.app.cli import app
 from vidscribe.settings import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

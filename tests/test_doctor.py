@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, Row, select, text
 
-from tasks.embed import embed_texts
+from vidscribe.stages.embed import embed_texts
 from tests.db_fixtures import embedded_database
 from vidscribe.db import (
-    VideoInfo,
     get_engine,
     get_video,
     list_profiles,
@@ -29,8 +28,9 @@ from vidscribe.db import (
     upsert_profile,
     upsert_video,
 )
-from vidscribe.db.models import Segment as SegmentRow
-from vidscribe.doctor import DoctorReport, run_doctor
+from vidscribe.video import VideoInfo
+from vidscribe.db.models import SegmentRow
+from vidscribe.app.doctor import DoctorReport, run_doctor
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
 

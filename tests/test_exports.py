@@ -22,11 +22,12 @@ from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 from sqlalchemy import Engine, delete
 
-from flows.ingest import ingest_video
-from vidscribe.audio import BadInputError
-from vidscribe.db import VideoInfo, get_engine, upsert_video, video_segments
-from vidscribe.db.models import Video
-from vidscribe.exports import export_video, find_video, render_rttm, render_vtt
+from vidscribe_flows.ingest import ingest_video
+from vidscribe.errors import BadInputError
+from vidscribe.db import get_engine, upsert_video, video_segments
+from vidscribe.video import VideoInfo
+from vidscribe.db.models import VideoRow
+from vidscribe.app.exports import export_video, find_video, render_rttm, render_vtt
 from vidscribe.transcript import Segment
 
 
@@ -144,7 +145,7 @@ def test_a_unique_source_id_prefix_names_the_video_and_an_ambiguous_one_is_refus
             find_video(ingested.engine, "test:")
     finally:
         with ingested.engine.begin() as conn:
-            conn.execute(delete(Video).where(Video.source_id.in_(ids)))
+            conn.execute(delete(VideoRow).where(VideoRow.source_id.in_(ids)))
 
 
 def test_unknown_video_names_it_and_points_to_status(ingested):
@@ -163,7 +164,7 @@ def test_shared_title_and_missing_transcript_are_explained(ingested):
             export_video(ingested.engine, ids[0], "txt")
     finally:
         with ingested.engine.begin() as conn:
-            conn.execute(delete(Video).where(Video.source_id.in_(ids)))
+            conn.execute(delete(VideoRow).where(VideoRow.source_id.in_(ids)))
 
 
 def test_names_with_spaces_and_markup_survive_rttm_and_vtt(ingested):

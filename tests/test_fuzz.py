@@ -31,9 +31,9 @@ from yt_dlp import YoutubeDL
 from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.utils import smuggle_url
 
-from tasks.segments import FALLBACK_LABEL, build_segments
-from vidscribe.audio import BadInputError
-from vidscribe.db import VideoInfo
+from vidscribe.stages.segments import FALLBACK_LABEL, build_segments
+from vidscribe.errors import BadInputError
+from vidscribe.video import VideoInfo
 from vidscribe.reports import report_slug
 from vidscribe.settings import Settings, SettingsError, load_settings
 from vidscribe.sources import info_from_ytdlp

@@ -18,14 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-import tasks.store
-from flows.backfill import backfill_channel, retry_failed
-from tasks.store import store_task
+import vidscribe.stages.store
+from vidscribe_flows.backfill import backfill_channel, retry_failed
+from vidscribe_tasks.store import store_task
 from tests.db_fixtures import embedded_database
 from tests.feed import Episode
 from tests.test_reliability import task_states
 from vidscribe.db import (
-    VideoInfo,
     exclusive,
     failed_videos,
     get_engine,
@@ -35,11 +34,13 @@ from vidscribe.db import (
     upsert_video,
     video_claim,
 )
+from vidscribe.video import VideoInfo
 from vidscribe.db.engine import database_url
 from vidscribe.db.queries import claim_key
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe.progress import ProgressEvent
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import get_settings
-from vidscribe.stage_task import RETRY_DELAYS
+from vidscribe_tasks.policy import RETRY_DELAYS
 
 FETCH_RETRIES = 2
 UNRESOLVABLE_HOST = "episodes.vidscribe-test.invalid"  # .invalid never resolves (RFC 2606): NXDOMAIN at once
@@ -105,7 +106,7 @@ def test_unreachable_hosts_fail_after_the_fetch_retries_only(settings, prefect_a
         elif event.kind == "failed":
             took[event.video] = time.monotonic() - started[event.video]
 
-    unsubscribe = bus.subscribe(clock)
+    unsubscribe = get_runtime().bus.subscribe(clock)
     try:
         summary = backfill_channel(server.feed_url)
     finally:
@@ -230,13 +231,13 @@ def test_database_lost_mid_video_then_a_retry_stores_it_once(settings, prefect_a
     engine = get_engine(get_settings())
     monkeypatch.setattr(store_task, "retry_delay_seconds", [0.2] * len(RETRY_DELAYS))  # the same attempts, sooner
     store_calls: Counter[str] = Counter()
-    real_store = tasks.store.store_video
+    real_store = vidscribe.stages.store.store_video
 
     def counting_store(engine_, info, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
         store_calls[info.source_id] += 1
         return real_store(engine_, info, *args, **kwargs)
 
-    monkeypatch.setattr(tasks.store, "store_video", counting_store)
+    monkeypatch.setattr(vidscribe.stages.store, "store_video", counting_store)
     accepted_at_restore: list[int] = []
 
     def outage(event: ProgressEvent) -> None:
@@ -250,7 +251,7 @@ def test_database_lost_mid_video_then_a_retry_stores_it_once(settings, prefect_a
             proxy.restore()
             accepted_at_restore.append(proxy.accepted)
 
-    unsubscribe = bus.subscribe(outage)
+    unsubscribe = get_runtime().bus.subscribe(outage)
     try:
         summary = backfill_channel(server.feed_url, order="oldest")
     finally:

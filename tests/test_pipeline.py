@@ -7,15 +7,15 @@ from pathlib import Path
 import jiwer
 import pytest
 
-from flows.ingest import ingest_video
-from tasks import diarize as diarize_module
-from tasks.diarize import diarize
-from tasks.embed import embed_texts
-from tasks.monologue import check_monologue
-from tasks.transcribe import transcribe
-from vidscribe.audio import decode
+from vidscribe_flows.ingest import ingest_video
+from vidscribe.stages import diarize as diarize_module
+from vidscribe.stages.diarize import diarize
+from vidscribe.stages.embed import embed_texts
+from vidscribe.stages.monologue import check_monologue
+from vidscribe.stages.transcribe import transcribe
+from vidscribe.stages.decode import decode
 from vidscribe.db import get_engine, get_video, search, segment_count, video_segments
-from vidscribe.speakers.enroll import enroll
+from vidscribe.stages.enroll import enroll
 
 NORMALIZE = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
                            jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])

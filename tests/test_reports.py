@@ -14,6 +14,7 @@ from prefect.client.schemas.objects import Artifact
 
 from vidscribe.reports import (
     ARTIFACT_PREFIX,
+    diarization_peak_vram_mib,
     publish_video_report,
     report_slug,
     speaker_colours,
@@ -27,7 +28,7 @@ from vidscribe.transcript import Segment
 @pytest.fixture(scope="module")
 def ingested(settings, prefect_api, sample):
     """pyannote's two-speaker sample through the real flow: its result, stored segments and flow run id."""
-    from flows.ingest import ingest_video
+    from vidscribe_flows.ingest import ingest_video
     from vidscribe.db import get_engine, video_segments
 
     state = ingest_video(str(sample["audio"]), force=True, return_state=True)  # the session may hold it already
@@ -91,7 +92,7 @@ def test_timeline_of_known_segments_scales_with_duration():
 def test_markdown_lists_talk_time_stages_and_image(ingested):
     result, segments, _ = ingested
     markdown = video_report_markdown(result.title, "file:///sample.wav", result.duration, segments,
-                                     result.stage_seconds, result.diarization_peak_vram_mib, "timeline.png")
+                                     result.stage_seconds, diarization_peak_vram_mib(result.telemetry), "timeline.png")
     times = talk_time(segments)
     total = sum(times.values())
     rows = re.findall(r"^\| (\S+) \| ([\d.]+) \| ([\d.]+)% \|$", markdown, flags=re.M)
@@ -102,7 +103,7 @@ def test_markdown_lists_talk_time_stages_and_image(ingested):
     for stage, seconds in result.stage_seconds.items():
         assert f"| {stage} | {seconds:.2f} |" in markdown
     assert f"{len(segments)} segments" in markdown
-    peak = result.diarization_peak_vram_mib
+    peak = diarization_peak_vram_mib(result.telemetry)
     assert f"Diarization VRAM peak: {'CPU run' if peak is None else f'{peak:.0f} MiB'}" in markdown
     assert "![speaker timeline](timeline.png)" in markdown
 
@@ -121,7 +122,8 @@ def test_publish_writes_the_png_and_embeds_it_in_the_artifact(ingested, settings
 
     @flow(name="publish-report-test")
     def publish():  # artifacts belong in a run: creating one outside is deprecated in Prefect 3
-        return publish_video_report(result, segments, settings)
+        return publish_video_report(result.source_id, result.title, "file:///sample.wav", result.duration, segments,
+                                    result.stage_seconds, result.telemetry, result.diarization, settings)
 
     state = publish(return_state=True)
     path = state.result()

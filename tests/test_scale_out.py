@@ -21,12 +21,13 @@ from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL
 from sqlalchemy import text
 
-from deployments.spec import load_specs, register
-from flows.backfill import backfill_channel
-from flows.batch import BatchSummary, VideoOutcome
-from flows.shards import merge_outcomes, shard_order
-from vidscribe.db import VideoInfo, exclusive, get_engine, video_claim
-from vidscribe.prefect_setup import WORK_POOL, ensure_prefect_objects
+from vidscribe_deployments.spec import load_specs, register
+from vidscribe_flows.backfill import backfill_channel
+from vidscribe_flows.batch import BatchSummary, VideoOutcome
+from vidscribe_flows.shards import merge_outcomes, shard_order
+from vidscribe.db import exclusive, get_engine, video_claim
+from vidscribe.video import VideoInfo
+from vidscribe.app.prefect_setup import WORK_POOL, ensure_prefect_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT = str(Path(sys.executable).parent / "prefect")
@@ -157,7 +158,7 @@ def test_shards_start_at_their_offsets_and_the_shard_that_did_a_video_reports_it
     assert [[v.source_id for v in shard_order(videos, shard, 2)] for shard in range(2)] == \
         [["v0", "v1", "v2", "v3", "v4"], ["v2", "v3", "v4", "v0", "v1"]]
     skipped = [VideoOutcome(v.source_id, v.title, "skipped", error="being processed by another worker") for v in videos]
-    done = VideoOutcome("v3", "video 3", "done", segments=7)
+    done = VideoOutcome("v3", "video 3", "done", segment_count=7)
     failed = VideoOutcome("v1", "video 1", "failed", error="HTTP 404")
     merged = merge_outcomes(videos[::-1], [BatchSummary("x", skipped), BatchSummary("x", [done, failed])])
     assert [(o.source_id, o.status) for o in merged] == \

@@ -19,9 +19,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 
-from tasks.embed import embed_texts
+from vidscribe.stages.embed import embed_texts
 from tests.db_fixtures import embedded_database, make_settings
-from vidscribe.db import SearchHit, VideoInfo, get_engine, search, store_video
+from vidscribe.db import SearchHit, get_engine, search, store_video
+from vidscribe.video import VideoInfo
 from vidscribe.db.engine import MIGRATIONS_DIR
 from vidscribe.db.search import moment_link
 from vidscribe.settings import Settings

@@ -32,13 +32,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from flows.backfill import backfill_channel
-from flows.ingest import ingest_video
-from vidscribe.audio import BadInputError
+from vidscribe_flows.backfill import backfill_channel
+from vidscribe_flows.ingest import ingest_video
+from vidscribe.errors import BadInputError
 from vidscribe.db import DatabaseUnavailableError, get_engine
 from vidscribe.db.engine import database_url
-from vidscribe.progress import bus
-from vidscribe.settings import Settings, get_settings, load_settings
+from vidscribe.runtime import get_runtime
+from vidscribe.settings import Settings, get_settings, load_settings, section
 
 HF_SECRET = "hf_SECRETtoken123audit"
 COOKIE_SECRET = "COOKIE_SECRET_456audit"
@@ -236,7 +236,7 @@ def test_secrets_appear_nowhere_after_real_work(secret_settings, make_feed, podc
     started = datetime.now(timezone.utc)
     audit = Audit()
     events = []
-    unsubscribe = bus.subscribe(events.append)
+    unsubscribe = get_runtime().bus.subscribe(events.append)
     exceptions: list[BaseException] = []
     try:
         # 1. a backfill: one episode ingested through every stage, one removed from the host (404)
@@ -280,7 +280,8 @@ def test_secrets_appear_nowhere_after_real_work(secret_settings, make_feed, podc
     audit.text("backfill summary", repr(summary))
     audit.text("progress events", repr(events))
     audit.text("settings", f"{secret_settings!r} {secret_settings} {secret_settings.model_dump_json()}")
-    audit.text("settings stage fields", secret_settings.stage_fields(*Settings.model_fields))
+    everything = section("EverySetting", *Settings.model_fields).of(secret_settings)  # what cache keys are made of
+    audit.text("settings sections", f"{everything.model_dump_json()} {everything.cache_key()}")
 
     # --- what Prefect holds
     runs = _prefect_records(audit, started)

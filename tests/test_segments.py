@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.segments import build_segments
+from vidscribe.stages.segments import build_segments
 from vidscribe.transcript import AsrSegment, SpeakerName, Transcript, Turn, Word
 
 

@@ -15,10 +15,11 @@ import pytest
 from yt_dlp import YoutubeDL
 from yt_dlp.utils import DownloadError
 
-from tasks.fetch import fetch
+from vidscribe.stages.fetch import fetch
 from tests.feed import CHANNEL_TITLE, HOSTILE_TITLE, FeedServer
-from vidscribe.audio import BadInputError, decode
-from vidscribe.db import VideoInfo
+from vidscribe.stages.decode import decode
+from vidscribe.errors import BadInputError
+from vidscribe.video import VideoInfo
 from vidscribe.settings import SettingsError, load_settings
 from vidscribe.sources import enumerate_source, select
 from vidscribe.ytdlp import permanent_fix

@@ -17,8 +17,9 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.dataio.encoder import CategoricalEncoder
 
-from vidscribe.audio import SAMPLE_RATE, decode
-from vidscribe.model_registry import models
+from vidscribe.audio import SAMPLE_RATE
+from vidscribe.stages.decode import decode
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import SettingsError, load_settings
 from vidscribe.speakers.encoder import SpeakerEncoder
 from vidscribe.speakers.factory import load_speaker_encoder
@@ -152,11 +153,12 @@ def load_from(folder: Path, data_dir: Path) -> SpeakerEncoder:
 
 def test_loads_local_folder_offline_with_the_saved_weights(folders, audio, offline, tmp_path) -> None:
     folder, hparams = folders["ecapa-a"]
-    loads = models.loads
+    loads = get_runtime().models.loads
     encoder = load_from(folder, tmp_path)
     assert isinstance(encoder, SpeechBrainSpeakerEncoder)
     assert (encoder.key, encoder.dim) == ("speechbrain:ecapa-a", DIM)
-    assert load_from(folder, tmp_path) is encoder and models.loads == loads + 1  # kept warm in the registry
+    assert load_from(folder, tmp_path) is encoder  # kept warm in the registry
+    assert get_runtime().models.loads == loads + 1
     assert offline == []
     assert not (tmp_path / "models" / "speechbrain").exists()  # read in place: no copies that could go stale
 

@@ -20,15 +20,19 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 from sentence_transformers import SentenceTransformer
 
-from flows.ingest import ingest_video
-from tasks.embed import embed_segments, embed_texts, load_text_model
+from vidscribe_flows.ingest import ingest_video
+from vidscribe.stages.embed import embed_segments, embed_texts, load_text_model
 from vidscribe.db import get_engine, get_video
-from vidscribe.embedding_batcher import EmbeddingBatcher
-from vidscribe.gpu_scheduler import GpuScheduler, current_work
+from vidscribe.embedding_batcher import BatchRecord, EmbeddingBatcher
+from vidscribe.gpu_scheduler import GpuScheduler, HandoffGap
+from vidscribe.gpu_telemetry import NvmlSampler
 from vidscribe.hardware import Hardware, tuned_values
 from vidscribe.model_registry import ModelRegistry
 from vidscribe.oom import with_oom_fallback
-from vidscribe.settings import get_settings, load_settings
+from vidscribe.progress import EventBus
+from vidscribe.runtime import Runtime, get_runtime
+from vidscribe.settings import load_settings
+from vidscribe.timing import current_work
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.transcript import Segment
 
@@ -39,8 +43,22 @@ def _hold(scheduler: GpuScheduler, model: str, order: list[str], seconds: float 
         time.sleep(seconds)
 
 
+def scheduler_and_bus(limit_name: str = "", lease_idle_seconds: float = 2.0) -> tuple[GpuScheduler, EventBus]:
+    bus = EventBus()
+    return GpuScheduler(limit_name, lease_idle_seconds, NvmlSampler(), bus), bus
+
+
+def batcher_and_batches() -> tuple[EmbeddingBatcher, list[BatchRecord]]:
+    """A batcher, and the batches it publishes on its bus."""
+    bus, batches = EventBus(), []
+    bus.subscribe(batches.append, BatchRecord)
+    return EmbeddingBatcher(bus), batches
+
+
 def test_queued_gpu_work_is_grouped_by_model():
-    scheduler = GpuScheduler(limit_name="")
+    scheduler, bus = scheduler_and_bus()
+    gaps: list[HandoffGap] = []
+    bus.subscribe(gaps.append, HandoffGap)
     order: list[str] = []
     first = threading.Thread(target=_hold, args=(scheduler, "asr", order, 0.5))
     first.start()
@@ -53,7 +71,7 @@ def test_queued_gpu_work_is_grouped_by_model():
     for thread in [first, *waiters]:
         thread.join()
     assert order == ["asr", "asr", "asr", "embed", "embed"]  # 1 model swap instead of 4
-    assert len(scheduler.jobs) == 5 and len(scheduler.handoff_gaps) == 4
+    assert len(scheduler.jobs) == 5 and len(gaps) == 4
 
 
 def test_gpu_slot_holds_one_prefect_slot_per_burst_and_excludes_other_workers(prefect_api):
@@ -64,7 +82,7 @@ def test_gpu_slot_holds_one_prefect_slot_per_burst_and_excludes_other_workers(pr
         except ObjectNotFound:
             pass
         client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-    scheduler = GpuScheduler(limit_name=name, lease_idle_seconds=1.0)
+    scheduler, _ = scheduler_and_bus(name, lease_idle_seconds=1.0)
     order: list[str] = []
     burst = [threading.Thread(target=_hold, args=(scheduler, m, order, 0.2)) for m in ["asr", "diarize", "embed"]]
     for thread in burst:
@@ -92,17 +110,12 @@ def test_gpu_slot_holds_one_prefect_slot_per_burst_and_excludes_other_workers(pr
 def test_the_gpu_lease_follows_the_settings(monkeypatch):
     monkeypatch.setenv("VIDSCRIBE_GPU_LIMIT", "gpu-card-1")
     monkeypatch.setenv("VIDSCRIBE_GPU_LEASE_IDLE_SECONDS", "7.5")
-    get_settings.cache_clear()
-    try:
-        assert (GpuScheduler().limit_name, GpuScheduler().lease_idle_seconds) == ("gpu-card-1", 7.5)
-        assert GpuScheduler(limit_name="", lease_idle_seconds=1.0).limit_name == ""  # explicit wins
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
+    runtime = Runtime(load_settings())  # what a worker process builds from its settings
+    assert (runtime.scheduler.limit_name, runtime.scheduler.lease_idle_seconds) == ("gpu-card-1", 7.5)
 
 
 def test_embedding_batches_span_the_videos_in_flight(settings):
-    batcher = EmbeddingBatcher()
+    batcher, batches = batcher_and_batches()
     texts = {"video-a": ["the battery swelled overnight", "we replaced the cells"],
              "video-b": ["tomatoes need water every morning", "mulch keeps the soil moist", "prune in june"]}
     results: dict[str, np.ndarray] = {}
@@ -121,22 +134,22 @@ def test_embedding_batches_span_the_videos_in_flight(settings):
         thread.start()
     for thread in threads:
         thread.join()
-    assert [(b.texts, b.videos) for b in batcher.batches] == [(5, 2)]
+    assert [(b.texts, b.videos) for b in batches] == [(5, 2)]
     for video, expected in texts.items():
         np.testing.assert_allclose(results[video], embed_texts(expected, settings), atol=1e-5)
 
 
 def test_a_full_batch_does_not_wait_for_the_linger(settings):
-    batcher = EmbeddingBatcher()
+    batcher, batches = batcher_and_batches()
     with batcher.video_in_flight(), batcher.video_in_flight():  # another video in flight never comes
         started = time.monotonic()
         vectors = batcher.embed(["a", "b", "c"], 3, 60.0, lambda batch: embed_texts(batch, settings))
     assert vectors.shape == (3, settings.text_embedding_dim) and time.monotonic() - started < 30
-    assert [(b.texts, b.videos) for b in batcher.batches] == [(3, 1)]
+    assert [(b.texts, b.videos) for b in batches] == [(3, 1)]
 
 
 def test_model_budget_unloads_least_recently_used(settings):
-    registry = ModelRegistry()
+    registry = ModelRegistry(NvmlSampler())
     path = settings.text_embedding_model
 
     def text_model() -> SentenceTransformer:
@@ -148,7 +161,7 @@ def test_model_budget_unloads_least_recently_used(settings):
     size = registry.size_mib(("embed", path, "cpu", "float32"))
     assert size is not None and size > 10  # MiniLM: about 90 MB of weights, measured as resident memory
 
-    tight = ModelRegistry()
+    tight = ModelRegistry(NvmlSampler())
     tight.get("embed", path, "cpu", "float32", text_model, budget_mib=size * 1.5)
     tight.get("embed", path + "#2", "cpu", "float32", text_model, budget_mib=size * 1.5)
     assert tight.unloads == 1 and [k[1] for k in tight.loaded()] == [path + "#2"]
@@ -226,19 +239,18 @@ def test_video_telemetry_is_stored_and_says_there_is_no_gpu(settings, voices, pr
 
 
 def test_cpu_stages_run_in_the_cpu_pool(settings, voices, prefect_api, monkeypatch, tmp_path):
-    import flows.ingest
-
+    pool = get_runtime().cpu
     ran: list[tuple[str, str]] = []
-    real = flows.ingest.run_in_cpu_pool
+    real = pool.run
 
-    def spy(workers, task, *args):
+    def spy(task, *args):
         def recorded(*inner):
             ran.append((task.name, threading.current_thread().name))
             return task(*inner)
 
-        return real(workers, recorded, *args)
+        return real(recorded, *args)
 
-    monkeypatch.setattr(flows.ingest, "run_in_cpu_pool", spy)
+    monkeypatch.setattr(pool, "run", spy)
     ingest_video(_fresh_copy(voices.monologue, tmp_path))
     assert [name for name, _ in ran] == ["identify", "segments"]
     assert all(thread.startswith("cpu-pool") for _, thread in ran)

@@ -18,9 +18,10 @@ import pytest
 import yt_dlp
 
 import vidscribe.ytdlp
-from tasks.fetch import fetch, refuse_live
+from vidscribe.stages.fetch import fetch, refuse_live
 from tests.feed import FeedServer
-from vidscribe.audio import BadInputError, decode
+from vidscribe.stages.decode import decode
+from vidscribe.errors import BadInputError
 from vidscribe.sources import enumerate_source, flat_entries
 from vidscribe.ytdlp import FetchError, UnreachableError, backoff, options
 
@@ -150,7 +151,8 @@ def test_backfill_of_a_youtube_channel_offline_is_one_line_naming_the_host(url, 
 
 
 @pytest.mark.parametrize("status, message", [("is_live", "live stream in progress"),
-                                             ("is_upcoming", "has not started"), ("post_live", "still being processed")])
+                                             ("is_upcoming", "has not started"),
+                                             ("post_live", "still being processed")])
 def test_live_streams_that_are_not_recordings_yet_are_refused(status, message):
     with pytest.raises(BadInputError, match=message):
         refuse_live({"live_status": status}, "https://www.youtube.com/@SomeHandle/live")

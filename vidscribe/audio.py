@@ -1,37 +1,28 @@
-"""Decode any media once into 16 kHz mono float32, cached on disk by content hash.
+"""Audio as every model gets it: 16 kHz mono float32, decoded by the ffmpeg binary and streamed.
 
-Why: every model (Whisper, pyannote, the speaker encoder) needs the same waveform. Decoding once with the
-ffmpeg binary (not torchcodec, whose FFmpeg linkage broke pyannote 4 for our predecessors) and handing the
-array to each model in memory removes both the repeated work and that failure mode. The decoded array is
-kept as `<sha256>.npy` so a retried or resumed run memory-maps it instead of decoding again. ffmpeg's output
-is streamed into that file chunk by chunk, so decoding a 3-hour recording needs no more memory than a
-3-minute one.
+Why the ffmpeg binary and not torchcodec: torchcodec's FFmpeg linkage broke pyannote 4 for our predecessors;
+here every model gets an array in memory. `AudioRef` is a decoded recording in the cache (made by the decode
+stage, `vidscribe.stages.decode`); `decode_to_array` decodes a short file straight into memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from vidscribe.errors import BadInputError
+
 SAMPLE_RATE = 16_000
-#: Below this RMS (about -60 dBFS) a recording is treated as silent: there is nothing to transcribe.
-SILENCE_RMS = 1e-3
 #: ffmpeg output read (and written to the cache) per step: 256 Ki samples, 1 MiB; decoding's memory bound
 STREAM_CHUNK_BYTES = 1 << 20
-
-
-class BadInputError(ValueError):
-    """The input cannot be processed; the message names the input and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -143,60 +134,3 @@ def decode_to_array(source: Path) -> np.ndarray:
     buffer = io.BytesIO()
     stream_decode(Path(source), buffer)
     return np.frombuffer(buffer.getbuffer(), dtype=np.float32).copy()
-
-
-def check_audible(source: str, level: Level) -> None:
-    """Reject silent recordings early, before any model spends time on them."""
-    if level.samples < SAMPLE_RATE // 10:
-        raise BadInputError(f"{source}: shorter than 0.1 s of audio; nothing to transcribe")
-    if level.rms < SILENCE_RMS:
-        raise BadInputError(f"{source}: the recording is silent (RMS {level.rms:.1e}); nothing to transcribe")
-
-
-def npy_header(samples: int) -> bytes:
-    """The `.npy` header of a 1-D float32 array of `samples` values, as `np.save` writes it."""
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (samples,)})
-    return header.getvalue()
-
-
-def write_npy(source: Path, handle: BinaryIO) -> Level:
-    """Stream-decode `source` into `handle` as a `.npy` file, byte for byte what `np.save` would write.
-
-    The header holds the array's length, unknown until ffmpeg ends: a placeholder of the same size is
-    written first and overwritten at the end (numpy pads every 1-D float32 header to the same 128 bytes).
-    """
-    placeholder = npy_header(0)
-    handle.write(placeholder)
-    level = stream_decode(source, handle)
-    check_audible(str(source), level)
-    header = npy_header(level.samples)
-    if len(header) != len(placeholder):
-        raise RuntimeError(f"npy header size changed ({len(placeholder)} -> {len(header)} bytes)")
-    handle.seek(0)
-    handle.write(header)
-    return level
-
-
-def decode(source: Path, cache_dir: Path) -> AudioRef:
-    """Decode `source` once; a later call for the same content reuses the cached samples."""
-    source = Path(source)
-    if not source.exists():
-        raise BadInputError(f"{source}: no such file; check the path")
-    sha = file_sha256(source) if source.is_file() else ""
-    cached = cache_dir / f"{sha}.npy"
-    if sha and cached.exists():
-        samples = len(np.load(cached, mmap_mode="r"))
-    else:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        # unique per writer: two workers decoding the same content at once each write their own file, and
-        # the atomic rename lets the last one win with identical bytes
-        partial = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.partial.npy")
-        try:
-            with partial.open("wb") as handle:
-                samples = write_npy(source, handle).samples
-        except BaseException:
-            partial.unlink(missing_ok=True)  # bad or silent input leaves nothing in the cache
-            raise
-        partial.replace(cached)  # atomic: a crash never leaves a truncated cache entry
-    return AudioRef(source=str(source), sha256=sha, path=cached, duration=samples / SAMPLE_RATE)

@@ -9,7 +9,6 @@ with the work, so a task started in the pool belongs to the video's flow run.
 from __future__ import annotations
 
 import contextvars
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -17,18 +16,13 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_lock = threading.Lock()
-_pools: dict[int, ThreadPoolExecutor] = {}  # by size: one in practice, as the setting is read once
+class CpuPool:
+    """A pool of `workers` threads for the CPU stages (one per worker process, owned by its runtime)."""
 
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cpu-pool")
 
-def _get_pool(workers: int) -> ThreadPoolExecutor:
-    with _lock:
-        if workers not in _pools:
-            _pools[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cpu-pool")
-        return _pools[workers]
-
-
-def run_in_cpu_pool(workers: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run `fn` on the process's CPU pool of `workers` threads and wait for its result."""
-    context = contextvars.copy_context()
-    return _get_pool(workers).submit(context.run, fn, *args, **kwargs).result()
+    def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn` on the pool, in the caller's context, and wait for its result."""
+        context = contextvars.copy_context()
+        return self._pool.submit(context.run, fn, *args, **kwargs).result()

@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from vidscribe.gpu_scheduler import current_work
+from vidscribe.progress import EventBus
+from vidscribe.timing import current_work
 
 Encoder = Callable[[list[str]], np.ndarray]
 
@@ -34,7 +34,7 @@ class _Request:
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """One encode call: how many texts, from how many videos (the benchmark reports both)."""
+    """One encode call: how many texts, from how many videos (published on the bus; the benchmark counts them)."""
 
     texts: int
     videos: int
@@ -43,11 +43,11 @@ class BatchRecord:
 class EmbeddingBatcher:
     """Coalesces concurrent embedding requests into one encode call (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: EventBus) -> None:
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
         self._in_flight = 0
-        self.batches: deque[BatchRecord] = deque(maxlen=100_000)
+        self._bus = bus
 
     @contextlib.contextmanager
     def video_in_flight(self) -> Iterator[None]:
@@ -99,8 +99,8 @@ class EmbeddingBatcher:
             for r in batch:
                 r.vectors = vectors[offset:offset + len(r.texts)]
                 offset += len(r.texts)
-            self.batches.append(BatchRecord(len(texts), len({r.video for r in batch})))
             self._cond.notify_all()
+        self._bus.emit(BatchRecord(len(texts), len({r.video for r in batch})))
 
     @staticmethod
     def _result(request: _Request) -> np.ndarray:
@@ -108,6 +108,3 @@ class EmbeddingBatcher:
             raise request.error
         return np.asarray(request.vectors)
 
-
-#: the process-wide batcher the embed stage uses
-batcher = EmbeddingBatcher()

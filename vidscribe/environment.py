@@ -119,17 +119,27 @@ def ytdlp_checks(today: date) -> list[Check]:
     return checks
 
 
+def planned_device(setting: str, has_gpu: bool) -> str:
+    """The device a stage with this setting would use (as `vidscribe.gpu.resolve_device` decides, without torch)."""
+    if setting == "auto":
+        return "cuda" if has_gpu else "cpu"
+    if setting == "cuda" and not has_gpu:
+        raise RuntimeError("is cuda but no NVIDIA GPU is visible; set it to cpu or auto")
+    return setting
+
+
 def gpu_checks(settings: Settings) -> list[Check]:
-    """Driver (NVML), the CUDA libraries of the GPU path, and the device each model stage would use."""
-    import torch
+    """Driver (NVML), the CUDA libraries of the GPU path, and the device each model stage would use.
 
+    Without torch: the doctor must start fast; NVML sees the card the way CUDA does (one worker per GPU, with
+    CUDA_VISIBLE_DEVICES), and the libraries are loaded with ctypes.
+    """
     from vidscribe.cuda_libraries import gpu_libraries
-    from vidscribe.gpu import resolve_device
-    from vidscribe.gpu_telemetry import nvml
+    from vidscribe.gpu_telemetry import NvmlSampler
 
-    has_gpu = nvml.start() or torch.cuda.is_available()
-    checks = [Check("GPU", "ok" if has_gpu else "info", nvml.status if nvml.available else
-                    f"none visible to torch; {nvml.status}")]
+    nvml = NvmlSampler()
+    has_gpu = nvml.start()
+    checks = [Check("GPU", "ok" if has_gpu else "info", nvml.status)]
     wants_gpu = has_gpu or "cuda" in (settings.device, settings.speaker_device)
     libraries = gpu_libraries()
     broken = [f"{lib.name}: {lib.error}" for lib in libraries if not lib.ok]
@@ -137,12 +147,14 @@ def gpu_checks(settings: Settings) -> list[Check]:
     checks.append(Check("CUDA libraries", ("problem" if wants_gpu else "warning") if broken else "ok",
                         "; ".join(broken) if broken else f"all {len(libraries)} load: {loaded}"))
     devices = []
-    for stage, setting in (("transcribe", settings.device), ("diarize", settings.device),
-                           ("embed", settings.device), ("speaker", settings.speaker_device)):
+    for stage, variable, setting in (("transcribe", "VIDSCRIBE_DEVICE", settings.device),
+                                     ("diarize", "VIDSCRIBE_DEVICE", settings.device),
+                                     ("embed", "VIDSCRIBE_DEVICE", settings.device),
+                                     ("speaker", "VIDSCRIBE_SPEAKER_DEVICE", settings.speaker_device)):
         try:
-            devices.append(f"{stage} {resolve_device(setting)}")
+            devices.append(f"{stage} {planned_device(setting, has_gpu)}")
         except RuntimeError as exc:
-            checks.append(Check(f"device for {stage}", "problem", str(exc)))
+            checks.append(Check(f"device for {stage}", "problem", f"{variable} {exc}"))
     checks.append(Check("devices", "info", ", ".join(devices)))
     return checks
 

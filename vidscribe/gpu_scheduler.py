@@ -9,7 +9,8 @@ workers share it (set the limit's slots to the number of GPUs).
 
 Queued work is grouped by model: when the slot frees, a waiter for the model that just ran goes first (no
 weight swap), unless the oldest waiter has waited longer than `AFFINITY_MAX_WAIT` (no starvation).
-Every call is recorded (model, video, stage, queue time, run time, peak VRAM) for telemetry and benchmarks.
+Every call is recorded (model, video, stage, queue time, run time, peak VRAM) for the per-video telemetry, and
+published on the runtime's bus with the handoff gaps between calls (the benchmark's counters listen there).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vidscribe.gpu_telemetry import nvml
-from vidscribe.settings import get_settings
+from vidscribe.gpu_telemetry import NvmlSampler
+from vidscribe.progress import EventBus
+from vidscribe.timing import current_work
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,6 @@ log = logging.getLogger(__name__)
 AFFINITY_MAX_WAIT = 10.0
 #: bound on the job log kept for telemetry (a long backfill must not grow without limit)
 MAX_JOBS = 100_000
-
-#: (video, stage) of the work running in this context: set by `vidscribe.timing.StageClock`
-current_work: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("current_work", default=("", ""))
-
 
 @dataclass(frozen=True)
 class GpuJob:
@@ -53,6 +51,13 @@ class GpuJob:
     @property
     def seconds(self) -> float:
         return self.ended_at - self.started_at
+
+
+@dataclass(frozen=True)
+class HandoffGap:
+    """Idle time of the slot between one call's end and the next call's start, while that call was queued."""
+
+    seconds: float
 
 
 @dataclass
@@ -117,31 +122,22 @@ class PrefectSlotLease:
 class GpuScheduler:
     """The per-process GPU slot (see the module docstring)."""
 
-    def __init__(self, limit_name: str | None = None, lease_idle_seconds: float | None = None) -> None:
-        """`None` for either: the worker's settings (`gpu_limit`, `gpu_lease_idle_seconds`), read when used."""
+    def __init__(self, limit_name: str, lease_idle_seconds: float, nvml: NvmlSampler, bus: EventBus) -> None:
+        """`limit_name`: the Prefect global concurrency limit a lease takes a slot of (empty: no cross-worker
+        limit); `lease_idle_seconds`: how long the slot is kept without model work."""
         self.cond = threading.Condition()
-        self._limit_name = limit_name
-        self._lease_idle_seconds = lease_idle_seconds
+        self.limit_name = limit_name
+        self.lease_idle_seconds = lease_idle_seconds
+        self.nvml = nvml
+        self.bus = bus
         self.lease = PrefectSlotLease(self)
-        self.jobs: deque[GpuJob] = deque(maxlen=MAX_JOBS)
-        self.handoff_gaps: deque[float] = deque(maxlen=MAX_JOBS)  # idle time between calls while work queued
+        self.jobs: deque[GpuJob] = deque(maxlen=MAX_JOBS)  # the per-video telemetry reads its video's calls
         self._waiting: list[_Waiter] = []
         self._running: str | None = None
         self._last_model: str | None = None
         self._last_end = time.monotonic()
         self._released_with_waiters: float | None = None
         self._seq = itertools.count()
-
-    @property
-    def limit_name(self) -> str:
-        """The Prefect global concurrency limit a lease takes a slot of; empty: no cross-worker limit."""
-        return self._limit_name if self._limit_name is not None else get_settings().gpu_limit
-
-    @property
-    def lease_idle_seconds(self) -> float:
-        if self._lease_idle_seconds is not None:
-            return self._lease_idle_seconds
-        return get_settings().gpu_lease_idle_seconds
 
     def idle_for(self, seconds: float) -> bool:
         """No call running or queued, for at least `seconds` (call with the condition held)."""
@@ -158,7 +154,7 @@ class GpuScheduler:
     @contextlib.contextmanager
     def slot(self, model: str) -> Iterator[None]:
         """Hold the GPU for one call of `model` ("asr", "diarize", "embed", "speaker")."""
-        nvml.start()
+        self.nvml.start()
         waiter = _Waiter(model, next(self._seq), time.monotonic())
         with self.cond:
             self._waiting.append(waiter)
@@ -168,27 +164,44 @@ class GpuScheduler:
             self._waiting.remove(waiter)
             self._running = model
             started = time.monotonic()
-            if self._released_with_waiters is not None:
-                self.handoff_gaps.append(started - self._released_with_waiters)
-                self._released_with_waiters = None
+            gap = None if self._released_with_waiters is None else started - self._released_with_waiters
+            self._released_with_waiters = None
+        if gap is not None:
+            self.bus.emit(HandoffGap(gap))
         torch_peak = _reset_torch_peak()
         try:
             yield
         finally:
             ended = time.monotonic()
-            peak = _vram_peak(torch_peak, started, ended)
+            peak = self._vram_peak(torch_peak, started, ended)
             video, stage = current_work.get()
+            job = GpuJob(model, video, stage, waiter.since, started, ended, peak)
             with self.cond:
-                self.jobs.append(GpuJob(model, video, stage, waiter.since, started, ended, peak))
+                self.jobs.append(job)
                 self._running = None
                 self._last_model = model
                 self._last_end = ended
                 self._released_with_waiters = ended if self._waiting else None
                 self.cond.notify_all()
+            self.bus.emit(job)
 
     def video_jobs(self, video: str) -> list[GpuJob]:
         with self.cond:
             return [j for j in self.jobs if j.video == video]
+
+    def _vram_peak(self, torch_peak: bool, started: float, ended: float) -> float | None:
+        """Peak VRAM of one call: the card's peak use from NVML (sees CTranslate2 too), else PyTorch's peak.
+
+        The one VRAM figure vidscribe reports: per call here, per stage and video in the video's telemetry.
+        """
+        from_nvml = self.nvml.window(started, ended).peak_used_mib if self.nvml.available else None
+        if from_nvml is not None:
+            return from_nvml
+        if torch_peak:
+            import torch
+
+            return torch.cuda.max_memory_allocated() / 2**20
+        return None
 
 
 def _reset_torch_peak() -> bool:
@@ -201,22 +214,3 @@ def _reset_torch_peak() -> bool:
     return True
 
 
-def _vram_peak(torch_peak: bool, started: float, ended: float) -> float | None:
-    """Peak VRAM of one call: the card's peak use from NVML (sees CTranslate2 too), else PyTorch's peak."""
-    from_nvml = nvml.window(started, ended).peak_used_mib if nvml.available else None
-    if from_nvml is not None:
-        return from_nvml
-    if torch_peak:
-        import torch
-
-        return torch.cuda.max_memory_allocated() / 2**20
-    return None
-
-
-#: the process-wide scheduler every model-heavy stage uses
-scheduler = GpuScheduler()
-
-
-def gpu_slot(model: str) -> contextlib.AbstractContextManager[None]:
-    """`with gpu_slot("asr"): ...` around every model call that may run on the GPU."""
-    return scheduler.slot(model)

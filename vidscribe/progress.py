@@ -1,8 +1,9 @@
-"""Progress events: what each video is doing, published to whoever listens in this process.
+"""The event bus: what each video is doing and what the runtime measures, published to whoever listens.
 
 Why a tiny in-process bus: the same flows run under a Prefect worker (where the UI shows progress through
-artifacts) and under the CLI (where a person watches a terminal or a script reads JSON lines). Flows emit
-events; the CLI subscribes a renderer; with no subscriber an event costs a function call.
+artifacts) and under the CLI (where a person watches a terminal or a script reads JSON lines); the benchmark
+counts model calls, embedding batches and stage runs the same way. Producers emit typed events; each listener
+subscribes to one event type; with no subscriber an event costs a function call.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 EventKind = Literal["batch", "start", "stage", "done", "failed", "skipped"]
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -27,30 +29,26 @@ class ProgressEvent:
     at: float = field(default_factory=time.time)
 
 
-Listener = Callable[[ProgressEvent], None]
+class EventBus:
+    """Listeners by event type; `emit` calls those subscribed to the event's type."""
 
-
-class ProgressBus:
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+        self._listeners: list[tuple[type, Callable[[Any], None]]] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Add a listener; returns the function that removes it."""
+    def subscribe(self, listener: Callable[[E], None], kind: type[E] = ProgressEvent) -> Callable[[], None]:
+        """Call `listener` with every event of type `kind`; returns the function that unsubscribes it."""
+        entry = (kind, listener)
         with self._lock:
-            self._listeners.append(listener)
-        return lambda: self._unsubscribe(listener)
+            self._listeners.append(entry)
+        return lambda: self._unsubscribe(entry)
 
-    def _unsubscribe(self, listener: Listener) -> None:
+    def _unsubscribe(self, entry: tuple[type, Callable[[Any], None]]) -> None:
         with self._lock:
-            self._listeners.remove(listener)
+            self._listeners.remove(entry)
 
-    def emit(self, event: ProgressEvent) -> None:
+    def emit(self, event: object) -> None:
         with self._lock:
-            listeners = list(self._listeners)
+            listeners = [listener for kind, listener in self._listeners if isinstance(event, kind)]
         for listener in listeners:
             listener(event)
-
-
-#: the process-wide bus the flows publish to
-bus = ProgressBus()

@@ -17,15 +17,12 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from matplotlib.figure import Figure
 
+from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
-
-if TYPE_CHECKING:  # flows import vidscribe; importing flows here would be a cycle
-    from flows.ingest import IngestResult
-    from vidscribe.settings import Settings
 
 #: matplotlib's tab10: ten colours that stay apart for most kinds of colour blindness; cycled past ten.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -133,21 +130,28 @@ def report_slug(source_id: str) -> str:
     return f"{readable}-{digest}" if readable else digest
 
 
-def publish_video_report(result: IngestResult, segments: list[Segment], settings: Settings) -> Path:
-    """Write the timeline PNG under `<data dir>/reports/` and publish the markdown artifact; returns the PNG."""
+def diarization_peak_vram_mib(telemetry: dict[str, Any]) -> float | None:
+    """The diarization stage's peak VRAM from the video's telemetry (the one VRAM figure; None on a CPU)."""
+    return ((telemetry.get("stages") or {}).get("diarize") or {}).get("peak_vram_mib")
+
+
+def publish_video_report(source_id: str, title: str, url: str, duration: float, segments: list[Segment],
+                         stage_seconds: dict[str, float], telemetry: dict[str, Any], diarization: str,
+                         settings: Settings) -> Path:
+    """Write the timeline PNG under `<data dir>/reports/` and publish the markdown artifact; returns the PNG.
+
+    Takes what the flow holds (plain data), so the report neither imports the flows nor reads the database.
+    """
     from prefect.artifacts import create_markdown_artifact
 
-    from vidscribe.db import get_engine, get_video
-
-    slug = report_slug(result.source_id)
-    png = speaker_timeline_png(segments, result.duration, result.title)
+    slug = report_slug(source_id)
+    png = speaker_timeline_png(segments, duration, title)
     path = settings.data_dir / "reports" / f"{slug}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png)
-    record = get_video(get_engine(settings), result.source_id)
     image = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    markdown = video_report_markdown(result.title, record.url if record else result.source_id, result.duration,
-                                     segments, result.stage_seconds, result.diarization_peak_vram_mib, image)
+    markdown = video_report_markdown(title, url, duration, segments, stage_seconds,
+                                     diarization_peak_vram_mib(telemetry), image)
     create_markdown_artifact(markdown, key=f"{ARTIFACT_PREFIX}-{slug}",
-                             description=f"Speakers of {result.title} ({result.diarization}); PNG at {path}")
+                             description=f"Speakers of {title} ({diarization}); PNG at {path}")
     return path

@@ -1,7 +1,8 @@
 """vidscribe settings: one pydantic-settings model read from the environment and `.env`.
 
-Why one flat model: every stage's cache key is built from the fields it reads (see `stage_fields`), so a
-setting that changes a stage's output also invalidates exactly that stage's cached results.
+Why one flat model with sections: users set flat environment variables (`VIDSCRIBE_ASR_MODEL`), while each
+stage declares the section it reads (`section(...)`), whose values make the settings part of its cache key,
+so a setting that changes a stage's output also invalidates exactly that stage's cached results.
 
 Two profiles fill the model names that are left unset:
 - `offline`: the small models that PyPI packages ship (prepared by `vidscribe models prepare`), CPU friendly;
@@ -11,15 +12,26 @@ Two profiles fill the model names that are left unset:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidscribe.hardware import HardwareProfile, detect, tuned_values
@@ -197,14 +209,36 @@ class Settings(BaseSettings):
     def audio_cache_dir(self) -> Path:
         return self.data_dir / "audio"
 
-    def stage_fields(self, *names: str) -> str:
-        """A stable JSON digest of the named fields: the settings part of a stage's cache key.
 
-        A field naming a local model file also carries the file's size and modification time, so replacing
-        the model (or a re-written pipeline config) invalidates the stage's cached results.
-        """
-        values = {name: _with_file_identity(getattr(self, name)) for name in names}
-        return json.dumps(values, sort_keys=True, default=str)
+
+class Section(BaseModel):
+    """A stage's typed view of the settings: the fields it reads, and so the settings part of its cache key.
+
+    Why sections: a setting that changes a stage's output must invalidate exactly that stage's cached
+    results, and no other's. Sections are made with `section(...)` from `Settings`' own fields and types.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """This section's values in `settings`."""
+        return cls.model_validate({name: getattr(settings, name) for name in cls.model_fields})
+
+    def cache_key(self) -> str:
+        """A stable digest of the values. A field naming a local model file also carries the file's size and
+        modification time, so replacing the model (or a re-written pipeline config) invalidates the cache."""
+        values = {name: _with_file_identity(value) for name, value in self.model_dump().items()}
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def section(name: str, *fields: str) -> type[Section]:
+    """A `Section` model named `name` holding `fields`, each with its type in `Settings`."""
+    unknown = [field for field in fields if field not in Settings.model_fields]
+    if unknown:
+        raise ValueError(f"{name}: no such settings {unknown}")
+    definitions: dict[str, Any] = {field: (Settings.model_fields[field].annotation, ...) for field in fields}
+    return create_model(name, __base__=Section, **definitions)
 
 
 SECRET_FIELDS = frozenset({"hf_token", "database_url", "cookies_file"})

@@ -29,8 +29,9 @@ from yt_dlp.extractor.generic import GenericIE
 from yt_dlp.utils import float_or_none, unsmuggle_url
 
 from vidscribe import ytdlp
-from vidscribe.audio import BadInputError, file_sha256
-from vidscribe.db import VideoInfo
+from vidscribe.audio import file_sha256
+from vidscribe.errors import BadInputError
+from vidscribe.video import VideoInfo
 from vidscribe.settings import Settings
 
 Order = Literal["newest", "oldest"]

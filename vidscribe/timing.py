@@ -1,32 +1,70 @@
-"""Seconds per stage, recorded for every video (stored with it and shown in summaries)."""
+"""The stage timer: every run of a stage, as a `StageRun` event, and the seconds per stage stored per video.
+
+Why one timer for two spans: a stage's *block* is what the video waited for (the Prefect task run, a queue
+for the GPU slot, the CPU pool), its *body* the stage function's own work; the benchmark tells orchestration
+overhead from work by the difference. Both are the same record, emitted on the runtime's bus.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
 
-from vidscribe.gpu_scheduler import current_work
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe.progress import EventBus, ProgressEvent
+
+#: (video, stage) of the work running in this context: GPU calls and stage bodies are attributed to it
+current_work: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("current_work", default=("", ""))
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """One run of a stage (`time.monotonic()` stamps): its whole block, or its function's body."""
+
+    video: str
+    stage: str
+    started: float
+    ended: float
+    part: Literal["block", "body"]
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
 
 
 class StageClock:
-    """Accumulates wall-clock seconds per named stage, announcing each stage on the progress bus.
+    """Times a video's stage blocks: seconds per stage (stored with the video), progress and `StageRun` events.
 
     The stage is also recorded as this context's `current_work`, so GPU calls are attributed to it.
     """
 
-    def __init__(self, video: str) -> None:
+    def __init__(self, video: str, bus: EventBus) -> None:
         self.video = video
+        self.bus = bus
         self.seconds: dict[str, float] = {}
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        bus.emit(ProgressEvent("stage", video=self.video, stage=name))
-        started = time.perf_counter()
+        self.bus.emit(ProgressEvent("stage", video=self.video, stage=name))
+        started = time.monotonic()
         token = current_work.set((self.video, name))
         try:
             yield
         finally:
             current_work.reset(token)
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 3)
+            ended = time.monotonic()
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + ended - started, 3)
+            self.bus.emit(StageRun(self.video, name, started, ended, "block"))
+
+
+@contextlib.contextmanager
+def stage_body(bus: EventBus, name: str) -> Iterator[None]:
+    """Time a stage function's own run, for the video in `current_work`."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        bus.emit(StageRun(current_work.get()[0], name, started, time.monotonic(), "body"))

@@ -79,7 +79,6 @@ class Diarization:
     turns: tuple[Turn, ...]
     skipped: bool = False
     reason: str = ""
-    peak_vram_mib: float | None = None  # what pyannote allocated at most (None on CPU): the VRAM-spike check
 
     @property
     def speakers(self) -> list[str]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidscribe.gpu_scheduler import scheduler
-from vidscribe.gpu_telemetry import nvml
+from vidscribe.runtime import Runtime
 
 
-def video_telemetry(video: str, started: float, ended: float) -> dict[str, Any]:
-    """Telemetry of `video`, processed between two `time.monotonic()` stamps."""
+def video_telemetry(runtime: Runtime, video: str, started: float, ended: float) -> dict[str, Any]:
+    """Telemetry of `video`, processed between two `time.monotonic()` stamps by `runtime`'s worker."""
     stages: dict[str, dict[str, Any]] = {}
-    for job in scheduler.video_jobs(video):
+    for job in runtime.scheduler.video_jobs(video):
         entry = stages.setdefault(job.stage, {"calls": 0, "model_seconds": 0.0, "queue_seconds": 0.0,
                                               "peak_vram_mib": None})
         entry["calls"] += 1
@@ -23,10 +22,10 @@ def video_telemetry(video: str, started: float, ended: float) -> dict[str, Any]:
         entry["queue_seconds"] = round(entry["queue_seconds"] + job.started_at - job.queued_at, 3)
         if job.peak_vram_mib is not None:
             entry["peak_vram_mib"] = round(max(entry["peak_vram_mib"] or 0.0, job.peak_vram_mib), 1)
-    window = nvml.window(started, ended)
+    window = runtime.nvml.window(started, ended)
     peaks = [s["peak_vram_mib"] for s in stages.values() if s["peak_vram_mib"] is not None]
     return {
-        "gpu": nvml.status,
+        "gpu": runtime.nvml.status,
         "gpu_busy_fraction": None if window.busy_fraction is None else round(window.busy_fraction, 3),
         "peak_vram_mib": max(peaks) if peaks else None,
         "stages": stages,

@@ -37,7 +37,7 @@ from yt_dlp import YoutubeDL
 from yt_dlp.cookies import CookieLoadError
 from yt_dlp.utils import YoutubeDLError, unsmuggle_url
 
-from vidscribe.audio import BadInputError
+from vidscribe.errors import BadInputError
 from vidscribe.settings import Settings
 
 T = TypeVar("T")

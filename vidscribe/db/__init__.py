@@ -21,7 +21,6 @@ from vidscribe.db.queries import (
 from vidscribe.db.profiles import VoiceProfile, list_profiles, upsert_profile
 from vidscribe.db.search import SearchHit, search
 from vidscribe.db.store import (
-    VideoInfo,
     VideoRecord,
     get_video,
     mark_failed,
@@ -39,7 +38,6 @@ __all__ = [
     "DatabaseUnavailableError",
     "SchemaMismatchError",
     "SearchHit",
-    "VideoInfo",
     "VideoRecord",
     "VoiceProfile",
     "attempted_since",

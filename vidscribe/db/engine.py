@@ -16,9 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -26,6 +24,8 @@ from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
 from vidscribe.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: the newest migration's revision (`tests/test_db.py` checks it is Alembic's head)
+HEAD_REVISION = "0003"
 CONNECT_TIMEOUT_SECONDS = 5
 #: Any constant: serialises concurrent first-time migrations of several worker processes.
 _MIGRATION_LOCK_ID = 0x76696473
@@ -117,14 +117,10 @@ def ensure_schema(engine: Engine, embedding_dim: int) -> None:
     key = (_key(engine.url), embedding_dim)
     if key in _migrated:
         return
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["embedding_dim"] = embedding_dim
     try:
         with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            if _revision(conn) != HEAD_REVISION:  # Alembic (a second of imports) only when there is work for it
+                _upgrade(conn, embedding_dim)
             stored = conn.execute(text(
                 "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'segments'::regclass AND attname = 'embedding'"
             )).scalar_one()
@@ -137,6 +133,26 @@ def ensure_schema(engine: Engine, embedding_dim: int) -> None:
             f"or the text embedding model the database was built with"
         )
     _migrated.add(key)
+
+
+def _revision(conn: Connection) -> str | None:
+    """The schema revision the database is at (None before the first migration)."""
+    if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar_one() is None:
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+
+def _upgrade(conn: Connection, embedding_dim: int) -> None:
+    """Migrate to head under a lock, so several worker processes starting at once migrate one after another."""
+    from alembic import command
+    from alembic.config import Config
+
+    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["embedding_dim"] = embedding_dim
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
 
 
 def _outage(context: ExceptionContext) -> DatabaseUnavailableError | None:

@@ -1,4 +1,4 @@
-"""ORM mapping of the vidscribe tables.
+"""ORM mapping of the vidscribe tables (classes end in `Row`: the domain types of the same names live elsewhere).
 
 Why the models do not create tables: the schema belongs to the Alembic migrations (the embedding
 dimension is chosen there, per database); these classes only describe columns for typed queries.
@@ -22,7 +22,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Channel(Base):
+class ChannelRow(Base):
     __tablename__ = "channels"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,7 +31,7 @@ class Channel(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Video(Base):
+class VideoRow(Base):
     __tablename__ = "videos"
     __table_args__ = (
         CheckConstraint(f"status IN {VIDEO_STATUSES!r}", name="ck_videos_status"),
@@ -56,7 +56,7 @@ class Video(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Segment(Base):
+class SegmentRow(Base):
     __tablename__ = "segments"
     __table_args__ = (UniqueConstraint("video_id", "idx", name="uq_segments_video_idx"),)
 
@@ -76,7 +76,7 @@ class Segment(Base):
     text_search: Mapped[str] = mapped_column(TSVECTOR, Computed("to_tsvector('english', text)", persisted=True))
 
 
-class VoiceProfile(Base):
+class VoiceProfileRow(Base):
     __tablename__ = "voice_profiles"
     __table_args__ = (UniqueConstraint("name", "speaker_model_key", name="uq_voice_profiles_name_key"),)
 

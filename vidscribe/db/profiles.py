@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from vidscribe.db.models import VoiceProfile as VoiceProfileRow
+from vidscribe.db.models import VoiceProfileRow
 
 
 @dataclass(frozen=True)

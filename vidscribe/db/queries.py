@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, or_, select, text
 
 from vidscribe.db.errors import DatabaseUnavailableError
-from vidscribe.db.models import Channel, Video
+from vidscribe.db.models import ChannelRow, VideoRow
 from vidscribe.db.store import VideoRecord
 
 
@@ -20,7 +20,7 @@ def done_source_ids(engine: Engine, source_ids: Iterable[str]) -> set[str]:
     wanted = list(source_ids)
     if not wanted:
         return set()
-    stmt = select(Video.source_id).where(Video.source_id.in_(wanted), Video.status == "done")
+    stmt = select(VideoRow.source_id).where(VideoRow.source_id.in_(wanted), VideoRow.status == "done")
     with engine.connect() as conn:
         return set(conn.execute(stmt).scalars())
 
@@ -42,13 +42,14 @@ def failed_videos(engine: Engine, channel_url: str | None = None, limit: int | N
     that still races a new claim is skipped by `ingest_video`, which takes the claim itself.
     """
     with engine.connect() as conn:
-        running = list(conn.execute(select(Video.source_id).where(Video.status == "running")).scalars())
+        running = list(conn.execute(select(VideoRow.source_id).where(VideoRow.status == "running")).scalars())
         held = set(conn.execute(_HELD_CLAIMS).scalars())
         abandoned = [source_id for source_id in running if claim_key(video_claim(source_id)) not in held]
-        stmt = (select(Video.__table__).where(or_(Video.status == "failed", Video.source_id.in_(abandoned)))
-                .order_by(Video.updated_at).limit(limit))
+        stmt = (select(VideoRow.__table__).where(or_(VideoRow.status == "failed", VideoRow.source_id.in_(abandoned)))
+                .order_by(VideoRow.updated_at).limit(limit))
         if channel_url is not None:
-            stmt = stmt.join(Channel, Channel.id == Video.channel_id).where(Channel.source_url == channel_url)
+            stmt = (stmt.join(ChannelRow, ChannelRow.id == VideoRow.channel_id)
+                    .where(ChannelRow.source_url == channel_url))
         return [VideoRecord(**row) for row in conn.execute(stmt).mappings()]
 
 
@@ -68,7 +69,7 @@ def attempted_since(engine: Engine, source_ids: Iterable[str], since: datetime) 
     wanted = list(source_ids)
     if not wanted:
         return set()
-    stmt = select(Video.source_id).where(Video.source_id.in_(wanted), Video.updated_at >= since)
+    stmt = select(VideoRow.source_id).where(VideoRow.source_id.in_(wanted), VideoRow.updated_at >= since)
     with engine.connect() as conn:
         return set(conn.execute(stmt).scalars())
 
@@ -123,16 +124,16 @@ class ChannelStatus:
 
 def channel_status(engine: Engine) -> list[ChannelStatus]:
     """Per channel (and one row for videos without a channel): counts by status, hours stored, last run."""
-    counts = {s: func.count().filter(Video.status == s) for s in ("done", "failed")}
+    counts = {s: func.count().filter(VideoRow.status == s) for s in ("done", "failed")}
     stmt = (
-        select(Channel.name, Channel.source_url, counts["done"], counts["failed"],
-               func.count().filter(Video.status.in_(("pending", "running"))),
-               func.coalesce(func.sum(Video.duration).filter(Video.status == "done"), 0.0) / 3600.0,
-               func.max(Video.updated_at))
-        .select_from(Video)
-        .outerjoin(Channel, Channel.id == Video.channel_id)
-        .group_by(Channel.name, Channel.source_url)
-        .order_by(Channel.name.nulls_last())
+        select(ChannelRow.name, ChannelRow.source_url, counts["done"], counts["failed"],
+               func.count().filter(VideoRow.status.in_(("pending", "running"))),
+               func.coalesce(func.sum(VideoRow.duration).filter(VideoRow.status == "done"), 0.0) / 3600.0,
+               func.max(VideoRow.updated_at))
+        .select_from(VideoRow)
+        .outerjoin(ChannelRow, ChannelRow.id == VideoRow.channel_id)
+        .group_by(ChannelRow.name, ChannelRow.source_url)
+        .order_by(ChannelRow.name.nulls_last())
     )
     with engine.connect() as conn:
         return [ChannelStatus(name or "(single files)", url or "", *rest) for name, url, *rest in conn.execute(stmt)]
@@ -140,8 +141,8 @@ def channel_status(engine: Engine) -> list[ChannelStatus]:
 
 def recent_videos(engine: Engine, status: str | None = None, limit: int = 20) -> list[VideoRecord]:
     """The most recently updated videos, optionally of one status."""
-    stmt = select(Video.__table__).order_by(Video.updated_at.desc()).limit(limit)
+    stmt = select(VideoRow.__table__).order_by(VideoRow.updated_at.desc()).limit(limit)
     if status is not None:
-        stmt = stmt.where(Video.status == status)
+        stmt = stmt.where(VideoRow.status == status)
     with engine.connect() as conn:
         return [VideoRecord(**row) for row in conn.execute(stmt).mappings()]

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Engine, Select, cast, func, literal, or_, 
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import QueryableAttribute
 
-from vidscribe.db.models import Channel, Segment, Video
+from vidscribe.db.models import ChannelRow, SegmentRow, VideoRow
 
 SearchMode = Literal["vector", "hybrid"]
 _Column = ColumnElement[Any] | QueryableAttribute[Any]
@@ -93,13 +93,13 @@ def _filters(
     """Conditions both rankings share, so a filter never lets the other ranking's hits back in."""
     conditions: list[ColumnElement[bool]] = []
     if speaker is not None:
-        conditions.append(Segment.speaker == speaker)
+        conditions.append(SegmentRow.speaker == speaker)
     if channel is not None:
-        conditions.append(or_(Channel.source_url == channel, Channel.name == channel))
+        conditions.append(or_(ChannelRow.source_url == channel, ChannelRow.name == channel))
     if since is not None:
-        conditions.append(Video.published_at >= _utc_midnight(since))
+        conditions.append(VideoRow.published_at >= _utc_midnight(since))
     if until is not None:
-        conditions.append(Video.published_at < _utc_midnight(until + timedelta(days=1)))
+        conditions.append(VideoRow.published_at < _utc_midnight(until + timedelta(days=1)))
     return conditions
 
 
@@ -107,16 +107,16 @@ def _scoped(*columns: _Column) -> Select[Any]:
     """Segments with their video and (optional) channel: every column a filter or a hit needs."""
     return (
         select(*columns)
-        .join(Video, Video.id == Segment.video_id)
-        .outerjoin(Channel, Channel.id == Video.channel_id)
+        .join(VideoRow, VideoRow.id == SegmentRow.video_id)
+        .outerjoin(ChannelRow, ChannelRow.id == VideoRow.channel_id)
     )
 
 
 def _hit_columns(distance: ColumnElement[float]) -> tuple[_Column, ...]:
     return (
-        Video.title, Video.url, Video.source_id, Video.published_at,
-        func.coalesce(Channel.name, Channel.source_url).label("channel"),
-        Segment.start, Segment.end, Segment.text, Segment.speaker, distance.label("distance"),
+        VideoRow.title, VideoRow.url, VideoRow.source_id, VideoRow.published_at,
+        func.coalesce(ChannelRow.name, ChannelRow.source_url).label("channel"),
+        SegmentRow.start, SegmentRow.end, SegmentRow.text, SegmentRow.speaker, distance.label("distance"),
     )
 
 
@@ -132,7 +132,7 @@ def _hybrid_statement(
     Each CTE keeps the shape its index serves: ORDER BY `<=>` LIMIT for HNSW, `@@` for the GIN index.
     """
     by_meaning = (
-        _scoped(Segment.id, func.row_number().over(order_by=distance).label("rank"))
+        _scoped(SegmentRow.id, func.row_number().over(order_by=distance).label("rank"))
         .where(*conditions)
         .order_by(distance)
         .limit(candidates)
@@ -140,11 +140,11 @@ def _hybrid_statement(
     )
 
     tsquery = func.websearch_to_tsquery(cast(literal(TEXT_SEARCH_CONFIG), REGCONFIG), query_text)
-    text_rank = func.ts_rank_cd(Segment.text_search, tsquery)
-    order = (text_rank.desc(), Segment.id)  # the id makes ties (common among short segments) deterministic
+    text_rank = func.ts_rank_cd(SegmentRow.text_search, tsquery)
+    order = (text_rank.desc(), SegmentRow.id)  # the id makes ties (common among short segments) deterministic
     by_words = (
-        _scoped(Segment.id, func.row_number().over(order_by=order).label("rank"))
-        .where(Segment.text_search.bool_op("@@")(tsquery), *conditions)
+        _scoped(SegmentRow.id, func.row_number().over(order_by=order).label("rank"))
+        .where(SegmentRow.text_search.bool_op("@@")(tsquery), *conditions)
         .order_by(*order)
         .limit(candidates)
         .cte("by_words")
@@ -163,7 +163,7 @@ def _hybrid_statement(
     )
     return (
         _scoped(*_hit_columns(distance), fused.c.fused)
-        .join(fused, fused.c.id == Segment.id)
+        .join(fused, fused.c.id == SegmentRow.id)
         .order_by(fused.c.fused.desc(), distance)
         .limit(limit)
     )
@@ -197,7 +197,7 @@ def search(
     if mode not in get_args(SearchMode):
         raise ValueError(f"search mode {mode!r} is not one of {get_args(SearchMode)}")
     query = np.asarray(query_embedding, dtype=np.float32).ravel()
-    distance = Segment.embedding.cosine_distance(query)
+    distance = SegmentRow.embedding.cosine_distance(query)
     conditions = _filters(speaker, channel, since, until)
     if mode == "hybrid":
         if not (query_text and query_text.strip()):

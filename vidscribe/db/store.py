@@ -15,21 +15,9 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from vidscribe.db.models import Channel, Segment, Video
-from vidscribe.transcript import Segment as TranscriptSegment
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What the source (yt-dlp or a local file) tells us about a video before it is processed."""
-
-    source_id: str
-    url: str
-    title: str
-    channel_url: str | None = None
-    channel_name: str | None = None
-    published_at: datetime | None = None
-    duration: float | None = None
+from vidscribe.db.models import ChannelRow, SegmentRow, VideoRow
+from vidscribe.transcript import Segment
+from vidscribe.video import VideoInfo
 
 
 @dataclass(frozen=True)
@@ -56,17 +44,17 @@ class VideoRecord:
 
 
 def _upsert_channel(conn: Connection, url: str, name: str | None) -> int:
-    stmt = pg_insert(Channel).values(source_url=url, name=name)
+    stmt = pg_insert(ChannelRow).values(source_url=url, name=name)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Channel.source_url], set_={"name": func.coalesce(stmt.excluded.name, Channel.name)}
+        index_elements=[ChannelRow.source_url], set_={"name": func.coalesce(stmt.excluded.name, ChannelRow.name)}
     )
-    return conn.execute(stmt.returning(Channel.id)).scalar_one()
+    return conn.execute(stmt.returning(ChannelRow.id)).scalar_one()
 
 
 def _upsert_video(conn: Connection, info: VideoInfo) -> int:
     """Insert or refresh metadata; fields the source no longer reports (None) keep their stored value."""
     channel_id = _upsert_channel(conn, info.channel_url, info.channel_name) if info.channel_url else None
-    stmt = pg_insert(Video).values(
+    stmt = pg_insert(VideoRow).values(
         source_id=info.source_id,
         url=info.url,
         title=info.title,
@@ -76,17 +64,17 @@ def _upsert_video(conn: Connection, info: VideoInfo) -> int:
     )
     new = stmt.excluded
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Video.source_id],
+        index_elements=[VideoRow.source_id],
         set_={
             "url": new.url,
             "title": new.title,
-            "channel_id": func.coalesce(new.channel_id, Video.channel_id),
-            "published_at": func.coalesce(new.published_at, Video.published_at),
-            "duration": func.coalesce(new.duration, Video.duration),
+            "channel_id": func.coalesce(new.channel_id, VideoRow.channel_id),
+            "published_at": func.coalesce(new.published_at, VideoRow.published_at),
+            "duration": func.coalesce(new.duration, VideoRow.duration),
             "updated_at": func.now(),
         },
     )
-    return conn.execute(stmt.returning(Video.id)).scalar_one()
+    return conn.execute(stmt.returning(VideoRow.id)).scalar_one()
 
 
 def upsert_video(engine: Engine, info: VideoInfo) -> int:
@@ -99,9 +87,9 @@ def mark_running(engine: Engine, video_id: int, worker: str | None = None) -> No
     """Record that an attempt started, and where (attempts counts them, to spot videos that keep failing)."""
     with engine.begin() as conn:
         conn.execute(
-            update(Video)
-            .where(Video.id == video_id)
-            .values(status="running", attempts=Video.attempts + 1, worker=worker, updated_at=func.now())
+            update(VideoRow)
+            .where(VideoRow.id == video_id)
+            .values(status="running", attempts=VideoRow.attempts + 1, worker=worker, updated_at=func.now())
         )
 
 
@@ -109,14 +97,14 @@ def mark_failed(engine: Engine, video_id: int, error: str) -> None:
     """Record a failed attempt; the earlier segments, if any, stay searchable."""
     with engine.begin() as conn:
         conn.execute(
-            update(Video).where(Video.id == video_id).values(status="failed", error=error, updated_at=func.now())
+            update(VideoRow).where(VideoRow.id == video_id).values(status="failed", error=error, updated_at=func.now())
         )
 
 
 def store_video(
     engine: Engine,
     info: VideoInfo,
-    segments: list[TranscriptSegment],
+    segments: list[Segment],
     embeddings: np.ndarray,
     speakers: dict[str, dict[str, Any]],
     stage_seconds: dict[str, float],
@@ -134,10 +122,10 @@ def store_video(
     vectors = np.asarray(embeddings, dtype=np.float32)
     with engine.begin() as conn:
         video_id = _upsert_video(conn, info)
-        conn.execute(delete(Segment).where(Segment.video_id == video_id))
+        conn.execute(delete(SegmentRow).where(SegmentRow.video_id == video_id))
         if segments:
             conn.execute(
-                insert(Segment),
+                insert(SegmentRow),
                 [
                     {
                         "video_id": video_id,
@@ -155,8 +143,8 @@ def store_video(
                 ],
             )
         conn.execute(
-            update(Video)
-            .where(Video.id == video_id)
+            update(VideoRow)
+            .where(VideoRow.id == video_id)
             .values(
                 status="done",
                 error=None,
@@ -172,27 +160,27 @@ def store_video(
 
 def segment_count(engine: Engine, video_id: int | None = None) -> int:
     """Number of stored segments, of one video or of all."""
-    stmt = select(func.count()).select_from(Segment)
+    stmt = select(func.count()).select_from(SegmentRow)
     if video_id is not None:
-        stmt = stmt.where(Segment.video_id == video_id)
+        stmt = stmt.where(SegmentRow.video_id == video_id)
     with engine.connect() as conn:
         return conn.execute(stmt).scalar_one()
 
 
-def video_segments(engine: Engine, video_id: int) -> list[TranscriptSegment]:
+def video_segments(engine: Engine, video_id: int) -> list[Segment]:
     """A stored video's segments in spoken order (without words, which are not stored)."""
     stmt = (
-        select(Segment.start, Segment.end, Segment.text, Segment.speaker, Segment.speaker_confidence,
-               Segment.avg_logprob, Segment.no_speech_prob)
-        .where(Segment.video_id == video_id)
-        .order_by(Segment.idx)
+        select(SegmentRow.start, SegmentRow.end, SegmentRow.text, SegmentRow.speaker, SegmentRow.speaker_confidence,
+               SegmentRow.avg_logprob, SegmentRow.no_speech_prob)
+        .where(SegmentRow.video_id == video_id)
+        .order_by(SegmentRow.idx)
     )
     with engine.connect() as conn:
-        return [TranscriptSegment(**row) for row in conn.execute(stmt).mappings()]
+        return [Segment(**row) for row in conn.execute(stmt).mappings()]
 
 
 def get_video(engine: Engine, source_id: str) -> VideoRecord | None:
     """The stored video with this source id, or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(Video.__table__).where(Video.source_id == source_id)).mappings().first()
+        row = conn.execute(select(VideoRow.__table__).where(VideoRow.source_id == source_id)).mappings().first()
     return VideoRecord(**row) if row is not None else None

@@ -11,23 +11,39 @@ import re
 from pathlib import Path
 
 from vidscribe.gpu import model_budget_mib, resolve_device
-from vidscribe.gpu_scheduler import gpu_slot
-from vidscribe.model_registry import models
+from vidscribe.offline_models import ensure_offline_models
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings, SettingsError
 from vidscribe.speakers.encoder import SpeakerEncoder
+from vidscribe.speakers.keys import onnx_key, speechbrain_key
 
 #: A Hugging Face repository id ("owner/name"); any other spelling of the setting is a local path.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-def load_speaker_encoder(settings: Settings) -> SpeakerEncoder:
-    """The speaker encoder for `settings`, loaded once per (model, device, batch size) and then reused."""
+def speaker_model(settings: Settings) -> tuple[str, str]:
+    """(kind, name) of the configured speaker model: `onnx` or `speechbrain`, and a resolved local path or a
+    hub id; a local path that is not a model is a `SettingsError` naming the setting. The offline profile's
+    model is prepared first (`vidscribe.offline_models`)."""
+    ensure_offline_models(settings)
     name = str(settings.speaker_model)
     kind = settings.speaker_encoder
     if kind == "auto":
         kind = "onnx" if name.lower().endswith(".onnx") else "speechbrain"
     if kind == "onnx" or not _is_hub_id(name):
         name = str(_require_local(name, kind))
+    return kind, name
+
+
+def speaker_model_key(settings: Settings) -> str:
+    """The embedding space of the configured speaker model, without loading it (see `vidscribe.speakers.keys`)."""
+    kind, name = speaker_model(settings)
+    return onnx_key(Path(name)) if kind == "onnx" else speechbrain_key(name)
+
+
+def load_speaker_encoder(settings: Settings) -> SpeakerEncoder:
+    """The speaker encoder for `settings`, loaded once per (model, device, batch size) and then reused."""
+    kind, name = speaker_model(settings)
     device = resolve_device(settings.speaker_device)
     batch_size = settings.speaker_batch_size
 
@@ -51,13 +67,16 @@ def load_speaker_encoder(settings: Settings) -> SpeakerEncoder:
                 f"{savedir}), and set HF_TOKEN for a gated or private model"
             ) from exc
 
-    return models.get("speaker", f"{kind}:{name}:{batch_size}", device, "float32", load,
-                      model_budget_mib(settings, device))
+    runtime = get_runtime()
+    return runtime.models.get("speaker", f"{kind}:{name}:{batch_size}", device, "float32", load,
+                              model_budget_mib(settings, device, runtime.nvml))
 
 
 def speaker_slot(settings: Settings) -> contextlib.AbstractContextManager[None]:
     """The GPU slot when the speaker encoder runs on the GPU; none on the CPU, where it runs beside GPU work."""
-    return gpu_slot("speaker") if resolve_device(settings.speaker_device) == "cuda" else contextlib.nullcontext()
+    if resolve_device(settings.speaker_device) == "cuda":
+        return get_runtime().scheduler.slot("speaker")
+    return contextlib.nullcontext()
 
 
 def _is_hub_id(name: str) -> bool:

@@ -8,73 +8,15 @@ the model's training code nor a GPU.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
-from torchaudio.compliance import kaldi
 
-from vidscribe.audio import SAMPLE_RATE
 from vidscribe.speakers.encoder import l2_normalize
-
-
-@dataclass(frozen=True)
-class FbankSpec:
-    """The log-mel features an embedding ONNX expects.
-
-    The defaults are what pyannote's `ONNXWeSpeakerPretrainedSpeakerEmbedding.compute_fbank` computes (Kaldi
-    fbank on the waveform scaled to 16-bit range, Hamming window, no dither, per-clip mean normalisation),
-    so a WeSpeaker ONNX without a sidecar file works as is.
-    """
-
-    sample_rate: int = SAMPLE_RATE
-    num_mel_bins: int = 80
-    frame_length_ms: float = 25.0
-    frame_shift_ms: float = 10.0
-    dither: float = 0.0
-    window_type: str = "hamming"
-    use_energy: bool = False
-    waveform_scale: float = float(1 << 15)
-    mean_normalize: bool = True
-
-    @staticmethod
-    def sidecar(model_path: Path) -> Path:
-        """Where the spec of `model_path` is recorded: `<model>.fbank.json` next to it."""
-        return model_path.with_suffix(".fbank.json")
-
-    @classmethod
-    def for_model(cls, model_path: Path) -> "FbankSpec":
-        """The spec recorded next to the model, else pyannote's WeSpeaker defaults."""
-        sidecar = cls.sidecar(model_path)
-        return cls(**json.loads(sidecar.read_text())) if sidecar.exists() else cls()
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
-
-    @property
-    def min_samples(self) -> int:
-        """Kaldi fbank needs at least one full analysis window."""
-        return int(self.sample_rate * self.frame_length_ms / 1000)
-
-    def compute(self, clip: np.ndarray) -> torch.Tensor:
-        """(frames, num_mel_bins) float32 features of one 16 kHz mono clip."""
-        # a copy: clips are often views of the read-only memory-mapped cache, which torch refuses to wrap
-        waveform = torch.from_numpy(np.array(clip, dtype=np.float32)).reshape(1, -1) * self.waveform_scale
-        feats = kaldi.fbank(
-            waveform,
-            num_mel_bins=self.num_mel_bins,
-            frame_length=self.frame_length_ms,
-            frame_shift=self.frame_shift_ms,
-            dither=self.dither,
-            sample_frequency=self.sample_rate,
-            window_type=self.window_type,
-            use_energy=self.use_energy,
-        )
-        return feats - feats.mean(dim=0, keepdim=True) if self.mean_normalize else feats
+from vidscribe.speakers.fbank import FbankSpec
+from vidscribe.speakers.keys import onnx_key
 
 
 def _providers(device: str) -> list[str]:
@@ -103,9 +45,7 @@ class OnnxSpeakerEncoder:
         self.batch_size = batch_size
         self.fbank = FbankSpec.for_model(model_path)
         self.session = ort.InferenceSession(str(model_path), providers=_providers(device))
-        # the features are part of the embedding space, so they are part of its key
-        digest = hashlib.sha256(model_path.read_bytes() + self.fbank.to_json().encode()).hexdigest()[:12]
-        self.key = f"onnx:{model_path.name}:{digest}"
+        self.key = onnx_key(model_path)
         self.dim = self._output_dim()
 
     def _output_dim(self) -> int:

@@ -35,6 +35,7 @@ from speechbrain.utils.fetching import FetchConfig, LocalStrategy
 from speechbrain.utils.parameter_transfer import Pretrainer
 
 from vidscribe.audio import SAMPLE_RATE
+from vidscribe.speakers.keys import speechbrain_key
 from vidscribe.speakers.encoder import l2_normalize
 
 #: Shorter clips hold no usable voice, and alone they crash ECAPA (its reflect padding needs 5+ frames).
@@ -57,7 +58,7 @@ class SpeechBrainSpeakerEncoder:
         local = Path(source).expanduser()
         self.batch_size = batch_size
         if local.is_dir():
-            self.key = f"speechbrain:{local.resolve().name}"
+            self.key = speechbrain_key(source)
             self.model = EncoderClassifier.from_hparams(
                 source=str(local),
                 savedir=None,
@@ -68,7 +69,7 @@ class SpeechBrainSpeakerEncoder:
                 run_opts={"device": device},
             )
         else:
-            self.key = f"speechbrain:{source}"
+            self.key = speechbrain_key(source)
             self.model = EncoderClassifier.from_hparams(
                 source=source,
                 savedir=str(savedir) if savedir else None,

@@ -10,22 +10,22 @@ from pathlib import Path
 
 import soundfile as sf
 
-from tasks.diarize import load_diarization_pipeline
-from tasks.embed import load_text_model
-from tasks.transcribe import load_whisper
 from vidscribe.audio import SAMPLE_RATE
-from vidscribe.bench.baseline import run_baseline
-from vidscribe.bench.corpus import CorpusSpec, load_corpus
-from vidscribe.bench.feed_server import FeedServer
-from vidscribe.bench.pipeline import run_pipeline
-from vidscribe.bench.record import VideoRun
-from vidscribe.bench.report import Report, build_report
-from vidscribe.bench.sandbox import forget_work, prefect_api
-from vidscribe.bench.speech import PAIR_A, speak
-from vidscribe.model_registry import models
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe.app.bench.baseline import run_baseline
+from vidscribe.app.bench.corpus import CorpusSpec, load_corpus
+from vidscribe.app.bench.feed_server import FeedServer
+from vidscribe.app.bench.pipeline import run_pipeline
+from vidscribe.app.bench.record import VideoRun
+from vidscribe.app.bench.report import Report, build_report
+from vidscribe.app.bench.sandbox import forget_work, prefect_api
+from vidscribe.app.bench.speech import PAIR_A, speak
+from vidscribe.progress import ProgressEvent
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings
-from vidscribe.speakers.enroll import enroll
+from vidscribe.stages.diarize import load_diarization_pipeline
+from vidscribe.stages.embed import load_text_model
+from vidscribe.stages.enroll import enroll
+from vidscribe.stages.transcribe import load_whisper
 
 FEED_TITLE = "vidscribe benchmark podcast"
 #: an enrolled voice, so speaker identification does its real work (the host of the PAIR_A recordings)
@@ -48,7 +48,7 @@ def warm_up(settings: Settings, folder: Path) -> None:
     enroll(ENROLLED_NAME, [reference], settings)
     for load in (load_whisper, load_diarization_pipeline, load_text_model):
         load(settings)
-    models.clear()
+    get_runtime().models.clear()
 
 
 def _announce(say: Say) -> Callable[[], None]:
@@ -58,7 +58,7 @@ def _announce(say: Say) -> Callable[[], None]:
         if event.kind in ("done", "failed"):
             say(f"pipeline: {event.video} {event.kind} ({event.detail})")
 
-    return bus.subscribe(show)
+    return get_runtime().bus.subscribe(show)
 
 
 def run_bench(settings: Settings, spec: CorpusSpec, rate: int, baseline: bool, root: Path, say: Say) -> Report:
@@ -86,5 +86,5 @@ def run_bench(settings: Settings, spec: CorpusSpec, rate: int, baseline: bool, r
 
 def _line(name: str, video: VideoRun) -> str:
     outcome = video.outcome
-    detail = f"{outcome.segments} segments" if outcome.status == "done" else outcome.error
+    detail = f"{outcome.segment_count} segments" if outcome.status == "done" else outcome.error
     return f"{name}: {outcome.source_id} {outcome.status} in {video.wall_seconds:.1f} s ({detail})"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vidscribe.audio import BadInputError, decode
+from vidscribe.stages.decode import decode
+from vidscribe.errors import BadInputError
 from vidscribe.db import VoiceProfile, get_engine, list_profiles, upsert_profile
 from vidscribe.settings import Settings
 from vidscribe.speakers.factory import load_speaker_encoder, speaker_slot
@@ -21,7 +22,8 @@ from vidscribe.speakers.sampling import sample_clips
 def enroll(name: str, files: list[Path], settings: Settings) -> VoiceProfile:
     """Embed a bounded sample of each reference file and store the centroid as `name`'s profile."""
     if not name.strip():
-        raise BadInputError("a voice profile needs a non-empty name; give one, e.g. `vidscribe voices enroll Alice a.wav`")
+        raise BadInputError("a voice profile needs a non-empty name; give one, e.g. "
+                            "`vidscribe voices enroll Alice a.wav`")
     encoder = load_speaker_encoder(settings)
     clips: list[np.ndarray] = []
     for path in files:

@@ -27,10 +27,10 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from vidscribe.audio import SAMPLE_RATE, decode_to_array
-from vidscribe.bench import scripts, speech
-from vidscribe.bench.feed_server import Episode, to_mp3
-from vidscribe.bench.scripts import TOPICS
-from vidscribe.bench.speech import GAP_SECONDS, PAIR_A, PAIR_B, Voice, concatenate, speak
+from vidscribe.app.bench import scripts, speech
+from vidscribe.app.bench.feed_server import Episode, to_mp3
+from vidscribe.app.bench.scripts import TOPICS
+from vidscribe.app.bench.speech import GAP_SECONDS, PAIR_A, PAIR_B, Voice, concatenate, speak
 
 Kind = Literal["monologue", "dialogue", "panel"]
 FIRST_PUBLISHED = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)

@@ -2,7 +2,7 @@
 
 Definitions (the README's Benchmark section repeats them):
 - audio hours per wall hour: audio of the videos done / the run's wall time (enumeration to last store).
-- stage seconds: each stage function's own run time (`vidscribe.stage_task.stage_runs`), summed over videos.
+- stage seconds: each stage function's own run time (its `StageRun` bodies, `vidscribe.timing`), summed over videos.
 - model seconds: seconds the GPU slot was held, per model (`scheduler.jobs`; a model loaded inside the slot
   counts), plus, when the speaker encoder runs on the CPU outside the slot, the run time of the two stages
   that run it (monologue probes, identify): an upper bound of the encoder's own time.
@@ -34,10 +34,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vidscribe.bench.corpus import CorpusSpec, Recording
-from vidscribe.bench.record import RunRecord, VideoRun
+from vidscribe.app.bench.corpus import CorpusSpec, Recording
+from vidscribe.app.bench.record import RunRecord, VideoRun
 from vidscribe.gpu import resolve_device
-from vidscribe.gpu_telemetry import nvml
+from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings
 
 #: stages whose run time is the work itself; `store` is the database's share of the overhead
@@ -165,6 +165,7 @@ def overhead(run: RunRecord, model_total: float) -> Overhead:
 
 def _gpu_figures(run: RunRecord) -> tuple[str, float | None, float | None, float | None]:
     """(status, busy fraction, peak VRAM, steady VRAM) from NVML; None figures without a GPU."""
+    nvml = get_runtime().nvml
     if not nvml.start():
         return f"n/a: {nvml.status}", None, None, None
     stats = nvml.window(run.window.started, run.window.ended)
@@ -186,7 +187,7 @@ def run_figures(run: RunRecord, recordings: dict[str, Recording], settings: Sett
     gpu, busy, peak, steady = _gpu_figures(run)
     gaps = run.window.handoff_gaps
     videos = [VideoFigures(o.source_id, o.title, recordings[_slug(o.source_id)].kind,
-                           recordings[_slug(o.source_id)].duration, o.status, o.segments, len(v.text.split()),
+                           recordings[_slug(o.source_id)].duration, o.status, o.segment_count, len(v.text.split()),
                            None if v.wall_seconds is None else round(v.wall_seconds, 2), o.error)
               for o, v in zip(outcomes, run.videos)]
     return RunFigures(
@@ -215,6 +216,7 @@ def machine() -> dict[str, object]:
     cpuinfo = Path("/proc/cpuinfo")
     names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
              if line.startswith("model name")] if cpuinfo.exists() else []
+    nvml = get_runtime().nvml
     return {"cpu": names[0] if names else platform.processor(), "cores": len(os.sched_getaffinity(0)),
             "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "gpu": nvml.status if nvml.start() else
             "none", "python": platform.python_version()}

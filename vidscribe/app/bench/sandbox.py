@@ -21,8 +21,8 @@ from prefect.testing.utilities import prefect_test_harness
 
 from vidscribe.db import stop_embedded_server
 from vidscribe.db.engine import embedded_server
-from vidscribe.model_registry import models
-from vidscribe.prefect_setup import ensure_prefect_objects
+from vidscribe.runtime import get_runtime
+from vidscribe.app.prefect_setup import ensure_prefect_objects
 from vidscribe.settings import Settings, get_settings
 
 
@@ -68,4 +68,4 @@ def forget_work(settings: Settings) -> None:
     """Remove downloads and decoded audio between the runs, and unload every model: the next run starts cold."""
     shutil.rmtree(settings.data_dir / "downloads", ignore_errors=True)
     shutil.rmtree(settings.audio_cache_dir, ignore_errors=True)
-    models.clear()
+    get_runtime().models.clear()

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from vidscribe.progress import ProgressEvent, bus
+from vidscribe.progress import ProgressEvent
 
 Mode = Literal["rich", "json", "quiet"]
 
@@ -84,7 +84,10 @@ def _json_line(event: ProgressEvent) -> None:
 @contextlib.contextmanager
 def watch(mode: Mode, parallel: int = 1, console: Console | None = None) -> Iterator[Tracker]:
     """Render progress events for the duration of a command."""
+    from vidscribe.runtime import get_runtime  # the runtime is for commands that run flows
+
     tracker = Tracker(parallel=parallel)
+    bus = get_runtime().bus
     if mode == "json":
         unsubscribe = bus.subscribe(_json_line)
     elif mode == "rich":  # re-rendered 4 times a second, so elapsed times tick between events

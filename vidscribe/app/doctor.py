@@ -15,8 +15,9 @@ from typing import Literal
 from sqlalchemy import Engine, Select, String, bindparam, exists, func, literal, select, update
 
 from vidscribe.db import get_engine
-from vidscribe.db.models import Segment, Video, VoiceProfile
+from vidscribe.db.models import SegmentRow, VideoRow, VoiceProfileRow
 from vidscribe.settings import Settings, SettingsError
+from vidscribe.speakers.factory import speaker_model_key
 
 Severity = Literal["problem", "info"]
 
@@ -102,12 +103,12 @@ def _missing_embeddings(engine: Engine, settings: Settings, repair: bool) -> Fin
     vidscribe's own schema declares the column NOT NULL, so this finds rows only in databases whose
     segments were written by other tools (or whose constraint was relaxed); the check is one cheap query.
     """
-    missing = Segment.embedding.is_(None)
+    missing = SegmentRow.embedding.is_(None)
     with engine.connect() as conn:
         segments = conn.execute(select(func.count()).where(missing)).scalar_one()
     if not segments:
         return None
-    count, names = _count_videos(engine, select(Segment.video_id).where(missing).distinct())
+    count, names = _count_videos(engine, select(SegmentRow.video_id).where(missing).distinct())
     if repair:
         _embed_missing(engine, settings)
     return Finding(
@@ -124,19 +125,19 @@ def _embed_missing(engine: Engine, settings: Settings) -> None:
     Why by id order and not "the next NULL rows": a row that stays NULL (a concurrent writer) cannot make
     the loop spin; why a transaction per batch: an interrupted repair keeps the batches already done.
     """
-    from tasks.embed import embed_texts  # loads sentence-transformers: only when there is work for it
+    from vidscribe.stages.embed import embed_texts  # loads sentence-transformers: only when there is work for it
 
     fill = (
-        update(Segment.__table__)
-        .where(Segment.id == bindparam("segment_id"), Segment.embedding.is_(None))
-        .values(embedding=bindparam("vector", type_=Segment.embedding.type))
+        update(SegmentRow.__table__)
+        .where(SegmentRow.id == bindparam("segment_id"), SegmentRow.embedding.is_(None))
+        .values(embedding=bindparam("vector", type_=SegmentRow.embedding.type))
     )
     last_id = 0
     while True:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(Segment.id, Segment.text).where(Segment.embedding.is_(None), Segment.id > last_id)
-                .order_by(Segment.id).limit(settings.text_embedding_batch_size)
+                select(SegmentRow.id, SegmentRow.text).where(SegmentRow.embedding.is_(None), SegmentRow.id > last_id)
+                .order_by(SegmentRow.id).limit(settings.text_embedding_batch_size)
             ).all()
         if not rows:
             return
@@ -155,14 +156,14 @@ def _stuck_running(engine: Engine, stuck_after: timedelta, repair: bool) -> Find
     The age is measured by the database clock (the one that wrote `updated_at`), so skew between this
     machine and the server cannot make a fresh video look stuck.
     """
-    stuck = (Video.status == "running", Video.updated_at < func.now() - stuck_after)
+    stuck = (VideoRow.status == "running", VideoRow.updated_at < func.now() - stuck_after)
     if repair:
-        since = func.to_char(func.timezone("UTC", Video.updated_at), "YYYY-MM-DD HH24:MI:SS UTC", type_=String)
+        since = func.to_char(func.timezone("UTC", VideoRow.updated_at), "YYYY-MM-DD HH24:MI:SS UTC", type_=String)
         reset = (
-            update(Video).where(*stuck)
+            update(VideoRow).where(*stuck)
             .values(status="pending", error=literal("reset by doctor: was running since ") + since,
                     updated_at=func.now())
-            .returning(Video.source_id)
+            .returning(VideoRow.source_id)
         )
         with engine.begin() as conn:
             names = sorted(conn.execute(reset).scalars())
@@ -170,7 +171,7 @@ def _stuck_running(engine: Engine, stuck_after: timedelta, repair: bool) -> Find
     else:
         with engine.connect() as conn:
             count = conn.execute(select(func.count()).where(*stuck)).scalar_one()
-            names = list(conn.execute(select(Video.source_id).where(*stuck).order_by(Video.source_id)
+            names = list(conn.execute(select(VideoRow.source_id).where(*stuck).order_by(VideoRow.source_id)
                                       .limit(MAX_NAMED)).scalars())
     if not count:
         return None
@@ -192,7 +193,7 @@ def _foreign_voice_profiles(engine: Engine, settings: Settings) -> Finding | Non
     switches back to that model, and a new one can only be made from the person's recordings.
     """
     with engine.connect() as conn:
-        keys = set(conn.execute(select(VoiceProfile.speaker_model_key).distinct()).scalars())
+        keys = set(conn.execute(select(VoiceProfileRow.speaker_model_key).distinct()).scalars())
     if not keys:
         return None  # no profile: no reason to load the speaker model
     try:
@@ -204,9 +205,9 @@ def _foreign_voice_profiles(engine: Engine, settings: Settings) -> Finding | Non
         return None
     with engine.connect() as conn:
         rows = conn.execute(
-            select(VoiceProfile.name, VoiceProfile.speaker_model_key)
-            .where(VoiceProfile.speaker_model_key != current)
-            .order_by(VoiceProfile.name, VoiceProfile.speaker_model_key)
+            select(VoiceProfileRow.name, VoiceProfileRow.speaker_model_key)
+            .where(VoiceProfileRow.speaker_model_key != current)
+            .order_by(VoiceProfileRow.name, VoiceProfileRow.speaker_model_key)
         ).all()
     return Finding(
         "foreign-voice-profiles", "problem",
@@ -219,18 +220,16 @@ def _foreign_voice_profiles(engine: Engine, settings: Settings) -> Finding | Non
 
 
 def _current_speaker_key(settings: Settings) -> str:
-    """The key of the configured speaker encoder (loading it: the ONNX key includes a digest of its features)."""
-    from vidscribe.speakers.factory import load_speaker_encoder  # loads torch / onnxruntime: only when needed
-
-    return load_speaker_encoder(settings).key
+    """The key of the configured speaker model's embedding space (without loading the model)."""
+    return speaker_model_key(settings)
 
 
 # --- 4. status that disagrees with the stored segments (info) ----------------------------------------------
 
 def _done_without_segments(engine: Engine) -> Finding | None:
     """Done, yet nothing stored: no speech was found (music, or speech the VAD filter missed)."""
-    with_segments = exists().where(Segment.video_id == Video.id)
-    count, names = _count_videos(engine, select(Video.id).where(Video.status == "done", ~with_segments))
+    with_segments = exists().where(SegmentRow.video_id == VideoRow.id)
+    count, names = _count_videos(engine, select(VideoRow.id).where(VideoRow.status == "done", ~with_segments))
     if not count:
         return None
     return Finding(
@@ -241,8 +240,8 @@ def _done_without_segments(engine: Engine) -> Finding | None:
 
 def _failed_with_segments(engine: Engine) -> Finding | None:
     """Failed on the latest attempt, while an earlier transcript stays searchable (by design)."""
-    with_segments = exists().where(Segment.video_id == Video.id)
-    count, names = _count_videos(engine, select(Video.id).where(Video.status == "failed", with_segments))
+    with_segments = exists().where(SegmentRow.video_id == VideoRow.id)
+    count, names = _count_videos(engine, select(VideoRow.id).where(VideoRow.status == "failed", with_segments))
     if not count:
         return None
     return Finding(
@@ -256,7 +255,7 @@ def _failed_with_segments(engine: Engine) -> Finding | None:
 def _count_videos(engine: Engine, video_ids: Select) -> tuple[int, tuple[str, ...]]:
     """How many videos `video_ids` selects, and the source ids (what a person knows a video by) of the first
     MAX_NAMED, sorted."""
-    names = select(Video.source_id).where(Video.id.in_(video_ids)).order_by(Video.source_id).limit(MAX_NAMED)
+    names = select(VideoRow.source_id).where(VideoRow.id.in_(video_ids)).order_by(VideoRow.source_id).limit(MAX_NAMED)
     with engine.connect() as conn:
         count = conn.execute(select(func.count()).select_from(video_ids.subquery())).scalar_one()
         return count, tuple(conn.execute(names).scalars())

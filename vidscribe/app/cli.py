@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vidscribe.bench import DEFAULT_BYTES_PER_SECOND
-from vidscribe.progress_view import Mode, watch, write_json_line
+from vidscribe.app.bench import DEFAULT_BYTES_PER_SECOND
+from vidscribe.app.progress_view import Mode, watch, write_json_line
 from vidscribe.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:  # the flows import models and Prefect: loaded only by the commands that run them
-    from flows.batch import BatchSummary
+    from vidscribe_flows.batch import BatchSummary
 
 app = typer.Typer(help="Turn video channels into a searchable, speaker-attributed transcript database.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -41,13 +41,10 @@ errors = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
 def _settings() -> Settings:
-    """Settings for a command; offline profiles also get their packaged models prepared (idempotent, fast)."""
+    """Settings for a command (the offline profile's models are prepared by the first model that loads)."""
     settings = get_settings()
     if settings.profile == "offline":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from vidscribe.offline_models import prepare_offline_models
-
-        prepare_offline_models(settings.models_dir)
     return settings
 
 
@@ -87,10 +84,8 @@ def main() -> None:
 
 def _guarded(action: Callable[[], None]) -> None:
     """Run a command body, turning expected failures into one clear line."""
-    from tasks.diarize import ModelAccessError
-    from tasks.embed import EmbeddingDimensionError
-    from vidscribe.audio import BadInputError
-    from vidscribe.db import DatabaseUnavailableError, SchemaMismatchError
+    from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
+    from vidscribe.errors import BadInputError, EmbeddingDimensionError, ModelAccessError
 
     try:
         action()
@@ -102,7 +97,10 @@ def _guarded(action: Callable[[], None]) -> None:
 @models_app.command("prepare")
 def models_prepare() -> None:
     """Prepare the offline models (export CAM++ to ONNX, write the pyannote config)."""
+    from vidscribe.offline_models import prepare_offline_models
+
     settings = _settings()
+    prepare_offline_models(settings.models_dir)
     console.print(f"offline models ready in {settings.models_dir}")
 
 
@@ -116,7 +114,7 @@ def ingest(
     """Ingest one recording end to end and print its speaker-attributed transcript."""
 
     def run() -> None:
-        from flows.ingest import ingest_video
+        from vidscribe_flows.ingest import ingest_video
 
         settings = _settings()
         mode = _mode(json_lines, quiet)
@@ -158,8 +156,8 @@ def print_batch(summary: BatchSummary, mode: Mode) -> None:
         return
     table = Table("video", "title", "status", "audio (min)", "segments", "speakers", "error")
     for o in summary.outcomes:
-        table.add_row(o.source_id, o.title, o.status, f"{o.audio_seconds / 60:.1f}", str(o.segments),
-                      str(o.speakers), o.error)
+        table.add_row(o.source_id, o.title, o.status, f"{o.audio_seconds / 60:.1f}", str(o.segment_count),
+                      str(o.speaker_count), o.error)
     console.print(table)
     console.print(f"{summary.count('done')} done, {summary.count('failed')} failed, "
                   f"{summary.count('skipped')} already stored {summary.note}")
@@ -194,7 +192,7 @@ def backfill(
     """Ingest every video of a channel that is not stored yet (the `backfill-channel` flow)."""
 
     def start() -> BatchSummary:
-        from flows.backfill import backfill_channel
+        from vidscribe_flows.backfill import backfill_channel
 
         return backfill_channel(url, since.date() if since else None, until.date() if until else None, limit,
                                 order.value, force, shards)
@@ -211,7 +209,7 @@ def retry(
     """Re-run failed videos (the `retry-failed` flow)."""
 
     def start() -> BatchSummary:
-        from flows.backfill import retry_failed
+        from vidscribe_flows.backfill import retry_failed
 
         return retry_failed(channel)
 
@@ -256,7 +254,7 @@ def doctor(
     missing embeddings, stuck videos, stale voice profiles (fixed with --repair where safe)."""
 
     def run() -> None:
-        from vidscribe.doctor import run_doctor
+        from vidscribe.app.doctor import run_doctor
         from vidscribe.environment import environment_checks
 
         settings = _settings()
@@ -273,7 +271,7 @@ def doctor(
 @app.command("prefect-setup")
 def prefect_setup(gpu_slots: Annotated[int, typer.Option(min=1, help="models running at once")] = 1) -> None:
     """Create (or update) the `vidscribe` work pool and the `gpu` concurrency limit. Idempotent."""
-    from vidscribe.prefect_setup import ensure_prefect_objects
+    from vidscribe.app.prefect_setup import ensure_prefect_objects
 
     for line in ensure_prefect_objects(gpu_slots):
         console.print(line)
@@ -282,7 +280,7 @@ def prefect_setup(gpu_slots: Annotated[int, typer.Option(min=1, help="models run
 @app.command("deployments-check")
 def deployments_check() -> None:
     """Load every deployment in prefect.yaml: flows import, parameters and schedules are valid."""
-    from deployments.spec import load_specs
+    from vidscribe_deployments.spec import load_specs
 
     for spec in load_specs():
         schedules = ", ".join(s.cron for s in spec.schedules) or "no schedule"
@@ -299,7 +297,7 @@ def export(
 
     def run() -> None:
         from vidscribe.db import get_engine
-        from vidscribe.exports import export_video
+        from vidscribe.app.exports import export_video
 
         text = export_video(get_engine(_settings()), video, fmt.value)
         if output:
@@ -313,7 +311,7 @@ def export(
 @app.command()
 def deploy() -> None:
     """Register every deployment of prefect.yaml with the Prefect server (PREFECT_API_URL)."""
-    from deployments.spec import load_specs, register
+    from vidscribe_deployments.spec import load_specs, register
 
     for name, deployment_id in register(load_specs()).items():
         console.print(f"deployment {name}: {deployment_id}")
@@ -338,9 +336,9 @@ def search(
     """Search every stored segment; each hit links to its moment in the video."""
 
     def run() -> None:
-        from tasks.embed import embed_texts
         from vidscribe.db import get_engine
         from vidscribe.db import search as db_search
+        from vidscribe.stages.embed import embed_texts
 
         settings = _settings()
         hits = db_search(get_engine(settings), embed_texts([query], settings)[0], speaker, limit,
@@ -361,7 +359,7 @@ def voices_enroll(name: str, files: Annotated[list[Path], typer.Argument(help="r
     """Enroll (or replace) NAME's voice profile from reference recordings."""
 
     def run() -> None:
-        from vidscribe.speakers.enroll import enroll
+        from vidscribe.stages.enroll import enroll
 
         profile = enroll(name, files, _settings())
         console.print(f"enrolled {profile.name} from {profile.sample_count} clips ({profile.key})")
@@ -397,10 +395,10 @@ def bench(
     backfill flow, in a private data folder, database and Prefect API (the user's archive is never touched)."""
 
     def run() -> None:
-        from vidscribe.bench.corpus import CorpusSpec
-        from vidscribe.bench.report import print_report
-        from vidscribe.bench.run import run_bench
-        from vidscribe.bench.sandbox import private_data
+        from vidscribe.app.bench.corpus import CorpusSpec
+        from vidscribe.app.bench.report import print_report
+        from vidscribe.app.bench.run import run_bench
+        from vidscribe.app.bench.sandbox import private_data
 
         with private_data() as root:
             report = run_bench(_settings(), CorpusSpec(videos, minutes), rate, baseline, root, console.print)

@@ -11,8 +11,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.sorting import FlowRunSort
 
-from flows.backfill import backfill_channel
-from vidscribe.bench.record import RunRecord, VideoRun, window
+from vidscribe_flows.backfill import backfill_channel
+from vidscribe.app.bench.record import RunRecord, VideoRun, window
 from vidscribe.db import get_engine, get_video, video_segments
 from vidscribe.settings import Settings
 

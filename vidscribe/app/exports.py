@@ -21,8 +21,8 @@ from typing import Any, Literal, get_args
 import srt
 from sqlalchemy import ColumnElement, Engine, select
 
-from vidscribe.audio import BadInputError
-from vidscribe.db.models import Video
+from vidscribe.errors import BadInputError
+from vidscribe.db.models import VideoRow
 from vidscribe.db.store import VideoRecord, video_segments
 from vidscribe.transcript import Segment
 
@@ -50,7 +50,7 @@ def export_video(engine: Engine, video: str, fmt: Format) -> str:
 def find_video(engine: Engine, video: str) -> VideoRecord:
     """The stored video named by source id, numeric id, title or a unique source-id prefix, tried in that
     order (most specific first). A prefix lets a person type `file:3f2a9c` for a 69-character content id."""
-    table = Video.__table__
+    table = VideoRow.__table__
     # (condition, how several matches are described)
     lookups: list[tuple[ColumnElement[bool], str]] = [(table.c.source_id == video, "")]
     if video.isdigit():

@@ -1,0 +1,145 @@
+"""Diarization stage: who speaks when, as plain `Turn`s.
+
+Why plain functions: the Prefect task is a thin wrapper around these, and tests run them without Prefect.
+The pipeline is loaded once per process (`vidscribe.model_registry`) and always gets the decoded waveform in
+memory, never a path, so pyannote does no audio decoding of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vidscribe.audio import SAMPLE_RATE, AudioRef
+from vidscribe.errors import ModelAccessError
+from vidscribe.gpu import model_budget_mib, resolve_device
+from vidscribe.offline_models import ensure_offline_models
+from vidscribe.oom import with_oom_fallback
+from vidscribe.runtime import get_runtime
+from vidscribe.settings import Settings, section
+from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.speakers.linking import link_speakers, relabel
+from vidscribe.speakers.voices import speaker_voices
+from vidscribe.transcript import Diarization, Turn
+from vidscribe.windows import plan_windows
+
+if TYPE_CHECKING:  # imported where a model loads: a run with nothing to diarize never loads pyannote
+    from pyannote.audio import Pipeline
+    from pyannote.core import Annotation
+
+SECTION = section("DiarizeSettings", "diarization_pipeline", "device", "window_seconds", "speaker_link_threshold",
+                  "speaker_model", "speaker_encoder", "speaker_device", "speaker_sample_clips",
+                  "speaker_clip_seconds")
+
+
+def _is_local(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or Path(name).is_absolute() or Path(name).exists()
+
+
+def _access_error(name: str, token: str | None, exc: Exception | None) -> ModelAccessError:
+    detail = f" ({type(exc).__name__}: {exc})" if exc else ""
+    if token:
+        detail = detail.replace(token, "<HF_TOKEN>")
+    return ModelAccessError(
+        f"cannot load diarization pipeline '{name}' from the Hugging Face hub{detail}. "
+        f"If it is gated, accept its user conditions at https://hf.co/{name} (and at the model pages it "
+        f"names) with your account, then set HF_TOKEN to a read token of that account "
+        f"(HF_TOKEN is {'set' if token else 'not set'}). Without the hub, use the offline profile: "
+        f"`vidscribe models prepare` and VIDSCRIBE_PROFILE=offline."
+    )
+
+
+def _load(name: str, token: str | None) -> Pipeline:
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from pyannote.audio import Pipeline
+
+    if _is_local(name):
+        if not Path(name).exists():
+            raise FileNotFoundError(f"{name}: no such pipeline config; run `vidscribe models prepare`")
+        return Pipeline.from_pretrained(name)
+    try:
+        pipeline = Pipeline.from_pretrained(name, token=token)
+    except (HfHubHTTPError, LocalEntryNotFoundError) as exc:
+        raise _access_error(name, token, exc) from None  # the chained error could carry request details
+    if pipeline is None:  # pyannote returns None when the hub refuses the download
+        raise _access_error(name, token, None)
+    return pipeline
+
+
+def load_diarization_pipeline(settings: Settings) -> Pipeline:
+    """The pyannote pipeline named by `settings.diarization_pipeline` (hub name or local config.yaml), on
+    the configured device, loaded once per process; batch sizes follow the current settings."""
+    name = str(settings.diarization_pipeline)
+    device = resolve_device(settings.device)
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+
+    def loader() -> Pipeline:
+        import torch
+
+        ensure_offline_models(settings)
+        return _load(name, token).to(torch.device(device))
+
+    runtime = get_runtime()
+    pipeline = runtime.models.get("diarize", name, device, "float32", loader,
+                                  model_budget_mib(settings, device, runtime.nvml))
+    pipeline.embedding_batch_size = settings.embedding_batch_size
+    pipeline.segmentation_batch_size = settings.segmentation_batch_size
+    return pipeline
+
+
+def _annotation(output: object) -> Annotation:
+    """pyannote 4 returns a `DiarizeOutput`; older versions (and `legacy=True`) an `Annotation`."""
+    from pyannote.core import Annotation
+
+    return output if isinstance(output, Annotation) else output.speaker_diarization
+
+
+def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | None) -> list[Turn]:
+    """pyannote's turns of one in-memory waveform, sorted by start.
+
+    The pipeline is loaded inside the GPU slot (no load beside another model's work), whose record of the
+    call carries its peak VRAM; on out-of-memory the batch sizes are halved, then the window is diarized on
+    the CPU (`vidscribe.oom`).
+    """
+    import torch
+
+    waveform = torch.from_numpy(samples).unsqueeze(0)
+
+    def run(current: Settings) -> Annotation:
+        with get_runtime().scheduler.slot("diarize"), torch.inference_mode():
+            output = load_diarization_pipeline(current)({"waveform": waveform, "sample_rate": SAMPLE_RATE},
+                                                        **speakers)
+        return _annotation(output)
+
+    annotation = with_oom_fallback(settings, ("embedding_batch_size", "segmentation_batch_size"), "device",
+                                   "diarization", run)
+    return sorted(
+        (Turn(start=seg.start, end=seg.end, speaker=str(label))
+         for seg, _, label in annotation.itertracks(yield_label=True)),
+        key=lambda t: (t.start, t.end, t.speaker),
+    )
+
+
+def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
+    """Speaker turns of `audio`, sorted by start, labelled SPEAKER_00, ...
+
+    A recording of one window gets pyannote's turns and labels as they are. A longer one is diarized window
+    by window (`vidscribe.windows`), so only one window's audio is in memory and pyannote's quadratic
+    clustering stays window-sized; the windows' speakers are then linked by voice
+    (`vidscribe.speakers.linking`) and numbered by first appearance.
+    """
+    windows = plan_windows(audio, settings.window_seconds)
+    if len(windows) == 1:
+        return Diarization(turns=tuple(diarize_window(settings, audio.read(), num_speakers=num_speakers)))
+    encoder = load_speaker_encoder(settings)
+    window_turns, voices = [], []
+    for window in windows:
+        samples = audio.read(window.start, window.stop)
+        turns = diarize_window(settings, samples, max_speakers=num_speakers)
+        voices.append(speaker_voices(samples, turns, encoder, settings))
+        window_turns.append([turn.shifted(window.offset) for turn in turns])
+    clusters = link_speakers(voices, settings.speaker_link_threshold, num_speakers)
+    return Diarization(turns=relabel(window_turns, clusters))
