@@ -40,14 +40,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    """The offline profile in the session's data folder, with its packaged models prepared."""
+def settings() -> Iterator[Settings]:
+    """The offline profile in the session's data folder, with its packaged models prepared; the session's
+    embedded PostgreSQL is stopped at the end (it outlives a process by design, not a test session)."""
+    from vidscribe.db import stop_embedded_server
     from vidscribe.offline_models import prepare_offline_models
 
     get_settings.cache_clear()
     current = get_settings()
     prepare_offline_models(current.models_dir)
-    return current
+    yield current
+    stop_embedded_server(current)
 
 
 @pytest.fixture(scope="session")

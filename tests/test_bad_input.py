@@ -91,3 +91,26 @@ def test_unreachable_database_is_a_clear_cli_error(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 2
     assert "127.0.0.1:1" in output and "hunter2" not in output
+
+
+def test_cli_bad_input_is_one_line_on_stderr(settings, tmp_path):
+    """What a person sees: exit code 2 and one line naming the input and the fix, no log line, no traceback."""
+    silent_video = tmp_path / "screen recording.mp4"  # a video without an audio stream
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=d=2:s=64x64", "-an",
+                    str(silent_video)], check=True)
+    folder = tmp_path / "episodes [2025]"
+    folder.mkdir()
+    cases = [
+        (("ingest", str(silent_video), "--quiet"), {}, f"{silent_video}: contains no audio stream"),
+        (("ingest", str(folder), "--quiet"), {}, f"{folder}: is a folder; give a media file, or `vidscribe backfill"),
+        (("search", "  "), {}, "search needs words to look for"),
+        (("status",), {"DATABASE_URL": "postgresql://me:hunter2@db:notaport/archive"},
+         "DATABASE_URL is not a valid PostgreSQL URL"),
+    ]
+    for args, env, expected in cases:
+        result = run_cli(*args, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {expected}"), (args, result.stderr)
+        assert "hunter2" not in result.stdout + result.stderr
+    video = get_video(get_engine(settings), local_info(silent_video).source_id)
+    assert video.status == "failed" and "contains no audio stream" in video.error

@@ -123,6 +123,9 @@ def stream_decode(source: Path, sink: BinaryIO) -> Level:
             errors.seek(0)
             reason = errors.read().decode(errors="replace").strip().splitlines()
             detail = reason[-1] if reason else f"ffmpeg exit code {returncode}"
+            if "does not contain any stream" in detail:  # ffmpeg found no audio stream to write
+                raise BadInputError(f"{source}: contains no audio stream (a video without sound?); give a file with "
+                                    "sound")
             raise BadInputError(f"{source}: not a readable audio or video file ({detail}); check the file is media")
     if samples == 0:
         raise BadInputError(f"{source}: contains no audio stream; give a file with sound")

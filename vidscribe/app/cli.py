@@ -48,6 +48,9 @@ def _settings() -> Settings:
     return settings
 
 
+#: `--verbose`: log lines and tracebacks are shown as well as the one-line error
+_verbose = False
+
 JsonOption = Annotated[bool, typer.Option("--json", help="progress and result as JSON lines (for scripts)")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="no live progress")]
 
@@ -61,15 +64,22 @@ def _emit_json(kind: str, payload: object) -> None:
 
 
 def _fail(message: str) -> None:
+    if _verbose and sys.exc_info()[0] is not None:
+        errors.print_exception()
     errors.print(Text.assemble(("error: ", "bold red"), message))
     raise typer.Exit(2)
 
 
 @app.callback()
-def main() -> None:
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also show log lines and tracebacks")]
+         = False) -> None:
     """Validate settings before any command runs, so a bad setting stops the start with its name."""
+    global _verbose
+    _verbose = verbose
     # Prefect's per-task INFO lines would drown the live progress view; warnings and errors still show.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if not verbose:  # a failure is one line from the CLI; Prefect's log of it (and traceback) stays in its UI
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     # No analytics from vidscribe's runs: offline they only fail ("Failed to send telemetry"), and the
     # temporary server's heartbeat service raced the flows for its SQLite database ("database is locked").
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -334,6 +344,8 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
 ) -> None:
     """Search every stored segment; each hit links to its moment in the video."""
+    if not query.strip():
+        _fail("search needs words to look for, e.g. `vidscribe search \"how to water tomatoes\"`")
 
     def run() -> None:
         from vidscribe.db import get_engine

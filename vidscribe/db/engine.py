@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
-from vidscribe.settings import Settings
+from vidscribe.settings import Settings, SettingsError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: the newest migration's revision (`tests/test_db.py` checks it is Alembic's head)
@@ -41,7 +41,12 @@ _lock = threading.Lock()
 def database_url(settings: Settings) -> URL:
     """DATABASE_URL when set, else the URI of the embedded server (started if needed), for psycopg 3."""
     if settings.database_url is not None:
-        url = make_url(settings.database_url.get_secret_value())
+        try:
+            url = make_url(settings.database_url.get_secret_value())
+            url.port  # noqa: B018 (SQLAlchemy parses the port lazily: a non-number fails here, not at connect)
+        except (ArgumentError, ValueError):  # the message would show the URL, password included
+            raise SettingsError("DATABASE_URL is not a valid PostgreSQL URL; give one like "
+                                "postgresql://user:password@host:5432/database") from None
     else:
         url = make_url(embedded_server(settings.pg_dir).get_uri())
     return _with_psycopg(url)

@@ -88,6 +88,9 @@ def fetch(source: str, settings: Settings, known: VideoInfo | None = None) -> Fe
         fetched = download(source, settings)
     else:
         path = Path(source).expanduser()
+        if path.is_dir():
+            raise BadInputError(f"{source}: is a folder; give a media file, or `vidscribe backfill {source}` to "
+                                "ingest every media file in it")
         if not path.is_file():
             raise BadInputError(f"{source}: no such file; give an existing media file or an http(s) URL")
         fetched = Fetched(path=path, info=local_info(path))
