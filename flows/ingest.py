@@ -24,6 +24,7 @@ from vidscribe_tasks.monologue import monologue_task
 from vidscribe_tasks.segments import segments_task
 from vidscribe_tasks.store import store_task
 from vidscribe_tasks.transcribe import transcribe_task
+from vidscribe.errors import BadInputError
 from vidscribe.db import (
     DatabaseUnavailableError,
     exclusive,
@@ -40,6 +41,7 @@ from vidscribe.progress import ProgressEvent
 from vidscribe.reports import publish_video_report
 from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings, get_settings
+from vidscribe.sources import is_url, source_id
 from vidscribe.stages.fetch import Fetched
 from vidscribe.timing import StageClock
 from vidscribe.video import VideoInfo
@@ -93,6 +95,26 @@ def _record_failure(engine: Engine, video_id: int, reason: str) -> None:
         get_run_logger().warning("video %d could not be marked failed: %s", video_id, lost)
 
 
+def _record_unfetched(engine: Engine, source: str, error: BadInputError, settings: Settings) -> None:
+    """Record a URL whose fetch failed as a failed video, so `status` shows it and `retry` takes it again.
+
+    Its archive key is the one yt-dlp will give it once fetched (`source_id` reads it off the URL, offline), so a
+    later success lands on the same row. A missing local file is not recorded: there is nothing to retry.
+    """
+    if not is_url(source):
+        return
+    try:
+        key = source_id({}, source)
+    except BadInputError:  # no id in the URL: nothing stable to record it under
+        return
+    stored = get_video(engine, key)  # an earlier attempt's row keeps its metadata (title, channel, date)
+    video_id = stored.id if stored is not None else upsert_video(engine, VideoInfo(key, source, source))
+    mark_running(engine, video_id, settings.worker_name)
+    reason = f"{type(error).__name__}: {error}"
+    _record_failure(engine, video_id, reason)
+    get_runtime().bus.emit(ProgressEvent("failed", video=key, detail=reason))
+
+
 @flow(name="ingest-video", flow_run_name="{source}")
 def ingest_video(source: str, video: VideoInfo | None = None, force: bool = False) -> IngestResult:
     """Fetch, decode, transcribe, diarize (unless a monologue), name speakers, segment, embed and store.
@@ -108,8 +130,12 @@ def ingest_video(source: str, video: VideoInfo | None = None, force: bool = Fals
     clock = runtime.clock(video.source_id if video else source)
     fetched = None
     if video is None:  # a single source: its identity (content hash, extractor id) comes with the fetch
-        with clock.stage("fetch"):
-            fetched = fetch_task(source, settings)
+        try:
+            with clock.stage("fetch"):
+                fetched = fetch_task(source, settings)
+        except BadInputError as exc:
+            _record_unfetched(engine, source, exc, settings)
+            raise
         video = fetched.info
         clock.video = video.source_id
     with exclusive(engine, video_claim(video.source_id)) as claimed:

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 import yt_dlp
+from sqlalchemy import delete
 
 import vidscribe.ytdlp
 from vidscribe.stages.fetch import fetch, refuse_live
 from tests.feed import FeedServer
 from vidscribe.stages.decode import decode
+from vidscribe.db.models import VideoRow
 from vidscribe.errors import BadInputError
 from vidscribe.sources import enumerate_source, flat_entries
 from vidscribe.ytdlp import FetchError, UnreachableError, backoff, options
@@ -207,3 +209,26 @@ def test_flat_youtube_entries_with_approximate_dates_are_dated(quick):
     info = _entry_info(entry, {"title": "jawed", "channel_url": "https://www.youtube.com/@jawed"})
     assert (info.source_id, info.published_at, info.channel_url) == ("youtube:jNQXAC9IVRw", day,
                                                                      "https://www.youtube.com/@jawed")
+
+
+def test_a_single_url_that_cannot_be_fetched_is_recorded_for_status_and_retry(settings, prefect_api, offline_youtube,
+                                                                                monkeypatch):
+    from vidscribe.db import failed_videos, get_engine, get_video
+    from vidscribe.settings import get_settings
+    from vidscribe_flows.ingest import ingest_video
+
+    monkeypatch.setenv("VIDSCRIBE_FETCH_RETRIES", "0")
+    get_settings.cache_clear()
+    try:
+        url = "https://www.youtube.com/watch?v=jNQXAC9IVRw"
+        with pytest.raises(UnreachableError):
+            ingest_video(url)
+        engine = get_engine(get_settings())
+        video = get_video(engine, "youtube:jNQXAC9IVRw")  # the archive key yt-dlp gives it once it is fetched
+        assert video.status == "failed" and video.url == url and "cannot reach www.youtube.com" in video.error
+        assert video.attempts == 1 and "youtube:jNQXAC9IVRw" in {v.source_id for v in failed_videos(engine)}
+    finally:
+        with get_engine(get_settings()).begin() as conn:  # a later `retry` in the session must not try YouTube
+            conn.execute(delete(VideoRow).where(VideoRow.source_id == "youtube:jNQXAC9IVRw"))
+        monkeypatch.undo()
+        get_settings.cache_clear()
