@@ -16,7 +16,7 @@ from pydantic import Field
 from vidscribe_flows.batch import BatchSummary, VideoOutcome, ingest_many, publish_summary
 from vidscribe_flows.shards import run_sharded
 from vidscribe_tasks.enumerate import enumerate_task
-from vidscribe.db import done_source_ids, exclusive, failed_videos, get_engine
+from vidscribe.db import VideoRecord, done_source_ids, exclusive, failed_videos, get_engine
 from vidscribe.video import VideoInfo
 from vidscribe.progress import ProgressEvent
 from vidscribe.reports import report_slug
@@ -80,12 +80,28 @@ def backfill_channel(
     return _report(BatchSummary(url, outcomes + skipped, note), "backfill")
 
 
+def cannot_succeed(record: VideoRecord) -> bool:
+    """A local file that failed as bad input: its content is its identity, so a retry would fail the same way.
+
+    (A URL that failed as bad input can: its host may fix the upload, or the video may come back.)
+    """
+    return (record.status == "failed" and record.url.startswith("file:")
+            and (record.error or "").startswith("BadInputError:"))
+
+
 @flow(name="retry-failed")
-def retry_failed(channel_url: str | None = None, limit: int | None = None) -> BatchSummary:
-    """Re-run failed videos (all, or one channel's); each resumes at its failed stage from the cache."""
+def retry_failed(channel_url: str | None = None, limit: int | None = None,
+                 include_hopeless: bool = False) -> BatchSummary:
+    """Re-run failed videos (all, or one channel's); each resumes at its failed stage from the cache.
+
+    Local files that failed as bad input are left out unless `include_hopeless`, and the summary says so.
+    """
     settings = get_settings()
     records = failed_videos(get_engine(settings), channel_url, limit)
+    hopeless = [] if include_hopeless else [r for r in records if cannot_succeed(r)]
     videos = [VideoInfo(source_id=r.source_id, url=r.url, title=r.title, published_at=r.published_at,
-                        duration=r.duration) for r in records]
+                        duration=r.duration) for r in records if r not in hopeless]
     outcomes = ingest_many(videos, settings.backfill_parallel, "retry failed videos")
-    return _report(BatchSummary(channel_url or "all channels", outcomes), "retry")
+    note = (f"{len(hopeless)} local files that failed as bad input left out (the same bytes fail the same way; "
+            "`vidscribe retry --all` takes them too)") if hopeless else ""
+    return _report(BatchSummary(channel_url or "all channels", outcomes, note), "retry")

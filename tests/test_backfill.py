@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import pytest
+
 from vidscribe_flows.backfill import backfill_channel, retry_failed
 from tests.feed import CHANNEL_TITLE
 from vidscribe.db import get_engine, get_video, segment_count
@@ -115,3 +117,27 @@ def test_rerun_of_a_failed_video_resumes_at_the_failed_stage(settings, prefect_a
     result = ingest_video(str(recording))  # the retry
     assert calls == {"transcribe": 1, "diarize": 1, "embed": 1}  # embed ran for real (not counted: unpatched)
     assert get_video(engine, result.source_id).status == "done" and result.segment_count >= 2
+
+
+def test_retry_leaves_out_local_files_that_failed_as_bad_input_unless_asked(settings, prefect_api, tmp_path,
+                                                                              monkeypatch):
+    import vidscribe_flows.backfill
+    from vidscribe.errors import BadInputError
+    from vidscribe.sources import local_info
+    from vidscribe_flows.ingest import ingest_video
+
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("not audio, and it never will be\n" * 20)
+    with pytest.raises(BadInputError):
+        ingest_video(str(notes))
+    engine = get_engine(settings)
+    record = get_video(engine, local_info(notes).source_id)
+    assert vidscribe_flows.backfill.cannot_succeed(record)
+    monkeypatch.setattr(vidscribe_flows.backfill, "failed_videos", lambda *_: [record])  # only this one
+
+    skipped = retry_failed()
+    assert skipped.outcomes == [] and "1 local files that failed as bad input left out" in skipped.note
+    assert get_video(engine, record.source_id).attempts == 1  # not tried again
+    forced = retry_failed(include_hopeless=True)
+    assert [(o.source_id, o.status) for o in forced.outcomes] == [(record.source_id, "failed")]
+    assert get_video(engine, record.source_id).attempts == 2 and forced.note == ""

@@ -213,15 +213,16 @@ def backfill(
 @app.command()
 def retry(
     channel: Annotated[str | None, typer.Option(help="only this channel's URL")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="also local files that failed as bad input")] = False,
     json_lines: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Re-run failed videos (the `retry-failed` flow)."""
+    """Re-run failed videos (the `retry-failed` flow); local files that failed as bad input only with --all."""
 
     def start() -> BatchSummary:
         from vidscribe_flows.backfill import retry_failed
 
-        return retry_failed(channel)
+        return retry_failed(channel, include_hopeless=everything)
 
     _run_batch(start, json_lines, quiet)
 
