@@ -88,11 +88,18 @@ class Level:
         return float(np.sqrt(self.sum_squares / self.samples)) if self.samples else 0.0
 
 
-def _check_source(source: Path) -> None:
+def check_media_path(source: Path) -> None:
+    """A local media path that exists and is a file; else bad input naming the fix."""
     if not source.exists():
         raise BadInputError(f"{source}: no such file; check the path")
     if source.is_dir():
-        raise BadInputError(f"{source}: is a folder; give a media file (or use `vidscribe backfill` for folders)")
+        raise BadInputError(f"{source}: is a folder; give a media file, or `vidscribe backfill {source}` to "
+                            "ingest every media file in it")
+
+
+def check_media_file(source: Path) -> None:
+    """`check_media_path`, and the file is not empty (an empty file still has an identity: it is recorded)."""
+    check_media_path(source)
     if source.stat().st_size == 0:
         raise BadInputError(f"{source}: the file is empty (0 bytes); re-download it")
 
@@ -105,7 +112,7 @@ def stream_decode(source: Path, sink: BinaryIO) -> Level:
     stays at one chunk. ffmpeg's error output goes to a temporary file, not a pipe, so a file that makes it
     print an error per frame cannot fill the pipe and stall both processes.
     """
-    _check_source(source)
+    check_media_file(source)
     samples, sum_squares = 0, 0.0
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(ffmpeg_command(source), stdout=subprocess.PIPE, stderr=errors)

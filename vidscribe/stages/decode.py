@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vidscribe.audio import SAMPLE_RATE, AudioRef, Level, file_sha256, stream_decode
+from vidscribe.audio import SAMPLE_RATE, AudioRef, Level, check_media_file, file_sha256, stream_decode
 from vidscribe.errors import BadInputError
 from vidscribe.settings import Settings
 
@@ -61,11 +61,10 @@ def write_npy(source: Path, handle: BinaryIO) -> Level:
 def decode(source: Path, cache_dir: Path) -> AudioRef:
     """Decode `source` once; a later call for the same content reuses the cached samples."""
     source = Path(source)
-    if not source.exists():
-        raise BadInputError(f"{source}: no such file; check the path")
-    sha = file_sha256(source) if source.is_file() else ""
+    check_media_file(source)
+    sha = file_sha256(source)
     cached = cache_dir / f"{sha}.npy"
-    if sha and cached.exists():
+    if cached.exists():
         samples = len(np.load(cached, mmap_mode="r"))
     else:
         cache_dir.mkdir(parents=True, exist_ok=True)

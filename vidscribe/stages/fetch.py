@@ -15,11 +15,11 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from vidscribe import ytdlp
+from vidscribe.audio import check_media_path
 from vidscribe.errors import BadInputError
 from vidscribe.video import VideoInfo
 from vidscribe.settings import Settings
 from vidscribe.sources import check_url, info_from_ytdlp, is_url, local_info
-
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,7 @@ def fetch(source: str, settings: Settings, known: VideoInfo | None = None) -> Fe
         fetched = download(source, settings)
     else:
         path = Path(source).expanduser()
-        if path.is_dir():
-            raise BadInputError(f"{source}: is a folder; give a media file, or `vidscribe backfill {source}` to "
-                                "ingest every media file in it")
-        if not path.is_file():
-            raise BadInputError(f"{source}: no such file; give an existing media file or an http(s) URL")
+        check_media_path(path)
         fetched = Fetched(path=path, info=local_info(path))
     return dataclasses.replace(fetched, info=_merge(fetched.info, known))
 
