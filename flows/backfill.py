@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from prefect import flow, get_run_logger
 from pydantic import Field
 
+from vidscribe_flows.ingest import tracked_flow_run
 from vidscribe_flows.batch import BatchSummary, VideoOutcome, ingest_many, publish_summary
 from vidscribe_flows.shards import run_sharded
 from vidscribe_tasks.enumerate import enumerate_task
@@ -59,7 +60,7 @@ def backfill_channel(
     """
     settings = get_settings()
     engine = get_engine(settings)
-    with exclusive(engine, f"backfill:{url}") as won:
+    with tracked_flow_run(), exclusive(engine, f"backfill:{url}") as won:
         if not won:
             get_run_logger().warning("another backfill of %s is running; this run does nothing", url)
             return BatchSummary(url, [], note="another backfill of this source was running")
@@ -101,7 +102,8 @@ def retry_failed(channel_url: str | None = None, limit: int | None = None,
     hopeless = [] if include_hopeless else [r for r in records if cannot_succeed(r)]
     videos = [VideoInfo(source_id=r.source_id, url=r.url, title=r.title, published_at=r.published_at,
                         duration=r.duration) for r in records if r not in hopeless]
-    outcomes = ingest_many(videos, settings.backfill_parallel, "retry failed videos")
+    with tracked_flow_run():
+        outcomes = ingest_many(videos, settings.backfill_parallel, "retry failed videos")
     note = (f"{len(hopeless)} local files that failed as bad input left out (the same bytes fail the same way; "
             "`vidscribe retry --all` takes them too)") if hopeless else ""
     return _report(BatchSummary(channel_url or "all channels", outcomes, note), "retry")

@@ -34,11 +34,12 @@ class VideoOutcome:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     error: str = ""
     telemetry: dict[str, Any] = field(default_factory=dict)
+    warning: str = ""
 
     @classmethod
     def done(cls, result: IngestResult) -> "VideoOutcome":
         return cls(result.source_id, result.title, "done", result.duration, result.segment_count,
-                   len(result.speakers), result.stage_seconds, telemetry=result.telemetry)
+                   len(result.speakers), result.stage_seconds, telemetry=result.telemetry, warning=result.warning)
 
     def row(self) -> dict[str, object]:
         seconds = ", ".join(f"{k} {v:.1f}" for k, v in self.stage_seconds.items())
@@ -48,7 +49,7 @@ class VideoOutcome:
                 "speakers": self.speaker_count, "seconds per stage": seconds,
                 "peak VRAM (MiB)": self.telemetry.get("peak_vram_mib") or "",
                 "GPU busy": f"{busy:.0%}" if busy is not None else ("no GPU" if self.telemetry else ""),
-                "error": self.error}
+                "error": self.error, "warning": self.warning}
 
 
 @dataclass(frozen=True)

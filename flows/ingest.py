@@ -7,12 +7,14 @@ with its attempt recorded, its progress published and its report artifact made.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
 from sqlalchemy import Engine
 
 from vidscribe_tasks.decode import decode_task
@@ -25,6 +27,7 @@ from vidscribe_tasks.segments import segments_task
 from vidscribe_tasks.store import store_task
 from vidscribe_tasks.transcribe import transcribe_task
 from vidscribe.errors import BadInputError
+from vidscribe.in_flight import IN_FLIGHT
 from vidscribe.db import (
     DatabaseUnavailableError,
     exclusive,
@@ -73,10 +76,17 @@ class IngestResult:
     stage_seconds: dict[str, float]
     skipped_reason: str = ""
     telemetry: dict[str, Any] = field(default_factory=dict)  # see vidscribe.video_telemetry
+    warning: str = ""  # stored with the video: what to know about this transcript (the media ended early)
 
     @classmethod
     def skipped(cls, video: VideoInfo, reason: str, video_id: int = 0) -> "IngestResult":
         return cls(video_id, video.source_id, video.title, 0.0, 0, [], "", {}, reason)
+
+
+def tracked_flow_run() -> contextlib.AbstractContextManager[None]:
+    """Register the current flow run as in flight, so that an interrupt marks it crashed (see `vidscribe.in_flight`)."""
+    context = FlowRunContext.get()
+    return IN_FLIGHT.flow_run(context.flow_run.id if context and context.flow_run else None)
 
 
 def _start_attempt(engine: Engine, info: VideoInfo, settings: Settings) -> int:
@@ -124,6 +134,11 @@ def ingest_video(source: str, video: VideoInfo | None = None, force: bool = Fals
     Each video is processed under a database claim: a second worker that reaches the same video while it
     is in flight skips it, and a claim dies with its worker, so a crashed run's videos are free at once.
     """
+    with tracked_flow_run():
+        return _ingest(source, video, force)
+
+
+def _ingest(source: str, video: VideoInfo | None, force: bool) -> IngestResult:
     settings = get_settings()
     engine = get_engine(settings)
     runtime = get_runtime()
@@ -162,8 +177,9 @@ def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: Stag
         return telemetry
 
     try:
-        recording = process_recording(source, settings, steps=TASK_STEPS, known=video, fetched=fetched,
-                                      profiles=list_profiles(engine), clock=clock, telemetry=measure)
+        with IN_FLIGHT.video(video_id, video.source_id):
+            recording = process_recording(source, settings, steps=TASK_STEPS, known=video, fetched=fetched,
+                                          profiles=list_profiles(engine), clock=clock, telemetry=measure)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         _record_failure(engine, video_id, reason)
@@ -174,7 +190,7 @@ def _process(source: str, video: VideoInfo, fetched: Fetched | None, clock: Stag
     how = recording.diarization.reason or "diarized"
     get_run_logger().info("%s: %d segments, speakers %s, %s", info.title, len(segments), speakers, how)
     result = IngestResult(video_id, info.source_id, info.title, info.duration or 0.0, len(segments), speakers, how,
-                          clock.seconds, telemetry=telemetry)
+                          clock.seconds, telemetry=telemetry, warning=recording.audio.note)
     publish_video_report(info.source_id, info.title, info.url, info.duration or 0.0, segments, clock.seconds,
                          telemetry, how, settings)  # markdown artifact with the speaker timeline
     runtime.bus.emit(ProgressEvent("done", video=video.source_id, title=info.title,

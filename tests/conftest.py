@@ -7,6 +7,7 @@ espeak-ng. The environment is set before any vidscribe or Prefect import reads i
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,8 @@ from vidscribe.settings import Settings, get_settings  # noqa: E402  (after the 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop at once, naming them, when programs the suite starts are missing (not 6 errors deep in a run)."""
     missing = missing_programs()
+    if shutil.which("setpriv") is None:  # the fault matrix drops root's file-permission override with it
+        missing.append("setpriv: runs a test without root's permission override (apt-get install util-linux)")
     if missing:
         pytest.exit("programs the tests need are missing (`make setup` installs them):\n  " + "\n  ".join(missing),
                     returncode=3)

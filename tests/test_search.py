@@ -23,7 +23,7 @@ from vidscribe.stages.embed import embed_texts
 from tests.db_fixtures import embedded_database, make_settings
 from vidscribe.db import SearchHit, get_engine, search, store_video
 from vidscribe.video import VideoInfo
-from vidscribe.db.engine import MIGRATIONS_DIR
+from vidscribe.db.engine import HEAD_REVISION, MIGRATIONS_DIR
 from vidscribe.db.search import moment_link
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
@@ -296,7 +296,7 @@ def test_migration_0002_upgrades_a_database_with_rows(
     upgraded = get_engine(make_settings(tmp_path, DATABASE_URL=url.render_as_string(hide_password=False)))
     try:
         with upgraded.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"  # head
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
             filled = conn.execute(text(
                 "SELECT count(*) FILTER (WHERE text_search @@ 'kowalczyk'::tsquery), count(text_search), count(*)"
                 " FROM segments")).one()

@@ -6,6 +6,7 @@ The feed's episodes are real speech (espeak-ng, MP3), so "downloaded" means "dec
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 from datetime import date, datetime, timezone
@@ -62,6 +63,20 @@ def test_select_deduplicates_keeps_undated_entries_last_and_counts_what_a_date_f
     filtered = select(infos, since=date(2024, 1, 1))
     assert [i.title for i in filtered.videos] == ["first"]  # an undated entry cannot be placed in a range
     assert filtered.undated_left_out == 1 and "1 entries without a publication date left out" in filtered.note()
+
+
+def test_entries_sharing_an_id_but_not_their_media_are_all_kept_under_stable_keys():
+    """A feed that reuses a <guid> for other episodes: each keeps its own key, whatever the feed's order."""
+    infos = [VideoInfo("generic:g", "https://host/b.mp3", "second"),
+             VideoInfo("generic:g", "https://host/a.mp3", "first"),
+             VideoInfo("generic:g", "https://host/a.mp3", "first again"),
+             VideoInfo("generic:h", "https://host/c.mp3", "other")]
+    chosen = select(infos)
+    keys = {i.title: i.source_id for i in chosen.videos}
+    renamed = "generic:g#" + hashlib.sha1(b"https://host/b.mp3").hexdigest()[:10]
+    assert keys == {"first": "generic:g", "second": renamed, "other": "generic:h"}
+    assert (chosen.duplicates, chosen.shared_ids) == (1, 1) and "1 entries shared another's id" in chosen.note()
+    assert {i.source_id for i in select(list(reversed(infos))).videos} == set(keys.values())
 
 
 def test_source_ids_match_and_downloads_are_safe(make_feed, podcast_episodes, quick):

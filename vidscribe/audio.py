@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +36,7 @@ class AudioRef:
     path: Path
     duration: float
     sample_rate: int = SAMPLE_RATE
+    note: str = ""  # what the archive should say about the decoding, e.g. that the media ended early
 
     def load(self) -> np.ndarray:
         """The waveform, memory-mapped read-only (no copy until a model needs one)."""
@@ -71,8 +74,11 @@ def ffmpeg_binary() -> str:
 
 
 def ffmpeg_command(source: Path) -> list[str]:
-    """ffmpeg writing `source` to stdout as raw 16 kHz mono float32 (the cache file's payload)."""
-    return [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(source),
+    """ffmpeg writing `source` to stdout as raw 16 kHz mono float32 (the cache file's payload).
+
+    Log level info: its report (to a temporary file) includes the duration the container declares, which tells a
+    recording cut short (a truncated download) from a short one."""
+    return [ffmpeg_binary(), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-i", str(source),
             "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
 
 
@@ -82,19 +88,49 @@ class Level:
 
     samples: int
     sum_squares: float
+    declared_seconds: float | None = None  # what the container says it holds (None: it does not say)
 
     @property
     def rms(self) -> float:
         return float(np.sqrt(self.sum_squares / self.samples)) if self.samples else 0.0
 
+    def ended_early(self, source: str) -> str:
+        """A note when far fewer samples were decoded than the container declares (more than 2 s and 5% short):
+        a truncated download or copy. What was there is still transcribed; the note says so."""
+        decoded = self.samples / SAMPLE_RATE
+        declared = self.declared_seconds
+        if declared is None or declared - decoded <= max(2.0, 0.05 * declared):
+            return ""
+        return (f"{source}: the media ended early ({decoded:.1f} s of the {declared:.1f} s it declares; a truncated "
+                "file?); what was there is stored; replace the file and ingest it again with --force")
+
+
+#: ffmpeg's report of an input's length, e.g. "  Duration: 00:00:40.10, start: 0.069063, bitrate: 32 kb/s"
+_DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+def declared_duration(report: bytes) -> float | None:
+    """The first input's duration from ffmpeg's report, or None ("Duration: N/A", or no report)."""
+    found = _DURATION.search(report)
+    if found is None:
+        return None
+    hours, minutes, seconds = found.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
 
 def check_media_path(source: Path) -> None:
     """A local media path that exists and is a file; else bad input naming the fix."""
     if not source.exists():
+        if source.is_symlink():  # exists() follows links: a loop or a dangling link reads as missing
+            raise BadInputError(f"{source}: is a symbolic link that leads nowhere (a loop or a missing target); "
+                                "point it at a media file")
         raise BadInputError(f"{source}: no such file; check the path")
     if source.is_dir():
         raise BadInputError(f"{source}: is a folder; give a media file, or `vidscribe backfill {source}` to "
                             "ingest every media file in it")
+    if not os.access(source, os.R_OK):
+        raise BadInputError(f"{source}: cannot be read (permission denied); let this user read it "
+                            f"(e.g. `chmod a+r`) or run vidscribe as its owner")
 
 
 def check_media_file(source: Path) -> None:
@@ -126,9 +162,10 @@ def stream_decode(source: Path, sink: BinaryIO) -> Level:
         finally:
             proc.stdout.close()  # an early exit (a full disk) must not leave ffmpeg blocked on the pipe
             returncode = proc.wait()
+        errors.seek(0)
+        report = errors.read()
         if returncode != 0:
-            errors.seek(0)
-            reason = errors.read().decode(errors="replace").strip().splitlines()
+            reason = report.decode(errors="replace").strip().splitlines()
             detail = reason[-1] if reason else f"ffmpeg exit code {returncode}"
             if "does not contain any stream" in detail:  # ffmpeg found no audio stream to write
                 raise BadInputError(f"{source}: contains no audio stream (a video without sound?); give a file with "
@@ -136,7 +173,7 @@ def stream_decode(source: Path, sink: BinaryIO) -> Level:
             raise BadInputError(f"{source}: not a readable audio or video file ({detail}); check the file is media")
     if samples == 0:
         raise BadInputError(f"{source}: contains no audio stream; give a file with sound")
-    return Level(samples, sum_squares)
+    return Level(samples, sum_squares, declared_duration(report))
 
 
 def decode_to_array(source: Path) -> np.ndarray:

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -82,6 +83,8 @@ class PrefectSlotLease:
 
     @staticmethod
     def _api_configured() -> bool:
+        if "prefect" not in sys.modules:  # no flow ran in this process (a CLI search embedding its query)
+            return False
         from prefect.settings import get_current_settings
 
         return bool(get_current_settings().api.url)

@@ -165,6 +165,7 @@ def process_recording(
         return dataclasses.replace(recording, vectors=vectors)
     facts = telemetry() if telemetry is not None else None
     with clock.stage("store"):
-        video_id = steps.store(info, segments, vectors, names, clock.seconds, audio.sha256, settings, facts)
+        video_id = steps.store(info, segments, vectors, names, clock.seconds, audio.sha256, settings, facts,
+                               audio.note)
     done("store", video_id)
     return dataclasses.replace(recording, vectors=vectors, video_id=video_id)

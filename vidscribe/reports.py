@@ -15,6 +15,7 @@ import base64
 import hashlib
 import io
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,11 @@ def speaker_timeline_png(segments: list[Segment], duration: float, title: str) -
     ax.set_title(title if len(title) <= 90 else title[:89] + "…", fontsize=11)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
-    fig.tight_layout()
     out = io.BytesIO()
-    fig.savefig(out, format="png", metadata={"Software": None})  # no version stamp: same input, same bytes
+    with warnings.catch_warnings():  # a title in a script the font lacks (CJK, say) is drawn as boxes: no warning
+        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        fig.tight_layout()
+        fig.savefig(out, format="png", metadata={"Software": None})  # no version stamp: same input, same bytes
     return out.getvalue()
 
 

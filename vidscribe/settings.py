@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     asr_batch_size: int = Field(16, ge=1, le=512)
     asr_beam_size: int = Field(5, ge=1, le=20)
     language: str | None = Field("en", description="ISO code, or empty for detection")
-    asr_min_avg_logprob: float = Field(-1.0, le=0, description="below: speech not understood, video fails")
+    asr_min_avg_logprob: float = Field(-1.5, le=0, description="below: speech not understood, video fails")
 
     # Diarization (pyannote.audio)
     enable_diarization: bool = Field(
@@ -268,7 +268,7 @@ def load_settings(**overrides: object) -> Settings:
             field = _ALIASED_FIELDS.get(str(err["loc"][0]).upper(), str(err["loc"][0]))
             shown = "hidden" if field in SECRET_FIELDS else repr(err.get("input"))
             lines.append(f"VIDSCRIBE_{field.upper()}: {err['msg']} (got {shown})")
-        raise SettingsError("invalid vidscribe settings:\n  " + "\n  ".join(dict.fromkeys(lines))) from None
+        raise SettingsError("invalid setting " + "; ".join(dict.fromkeys(lines))) from None  # one line, as said
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ to `fetch(..., known=info)` as well: its title and date are the feed's, which a 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 import re
@@ -217,6 +218,7 @@ class Selection:
     videos: list[VideoInfo]
     undated_left_out: int = 0  # entries without any publication date, left out by since/until
     duplicates: int = 0  # entries listed twice under one archive key (kept once)
+    shared_ids: int = 0  # entries that shared another's id but not its media (kept, under a key of their own)
 
     def note(self) -> str:
         """What a person should know about the listing (empty when nothing was left out)."""
@@ -225,6 +227,9 @@ class Selection:
             parts.append(f"{self.undated_left_out} entries without a publication date left out by --since/--until")
         if self.duplicates:
             parts.append(f"{self.duplicates} entries listed twice (same id) kept once")
+        if self.shared_ids:
+            parts.append(f"{self.shared_ids} entries shared another's id (feed guid) with other media: kept, "
+                         "under the id and a hash of their media URL")
         return "; ".join(parts)
 
 
@@ -236,6 +241,7 @@ def select(infos: list[VideoInfo], since: date | None = None, until: date | None
     either, an entry without a date cannot be placed, so it is left out and counted in the selection's note
     (`resolve_dates` first looks each one up).
     """
+    infos, shared = tell_apart(infos)
     first: dict[str, VideoInfo] = {}
     for info in infos:
         first.setdefault(info.source_id, info)
@@ -247,7 +253,25 @@ def select(infos: list[VideoInfo], since: date | None = None, until: date | None
     dated = sorted((i for i in kept if i.published_at), key=lambda i: i.published_at, reverse=order == "newest")
     ordered = dated + [i for i in kept if i.published_at is None]
     undated = sum(i.published_at is None for i in first.values()) if filtered else 0
-    return Selection(ordered[:limit] if limit is not None else ordered, undated, len(infos) - len(first))
+    return Selection(ordered[:limit] if limit is not None else ordered, undated, len(infos) - len(first), shared)
+
+
+def tell_apart(infos: list[VideoInfo]) -> tuple[list[VideoInfo], int]:
+    """Give entries that share an id but not a media URL keys of their own; returns them and how many were renamed.
+
+    Feeds in the wild reuse a `<guid>` for different episodes (a template's placeholder, a re-upload under the
+    old guid). Keeping the first would drop the others without a word. Of the entries sharing an id, the one
+    with the smallest URL keeps it (so the key does not depend on the feed's order), the others get
+    `<id>#<10 hex digits of the URL's SHA-1>`: stable from one backfill to the next. Entries with the same URL
+    too are the same episode listed twice: `select` keeps one.
+    """
+    urls: dict[str, set[str]] = {}
+    for info in infos:
+        urls.setdefault(info.source_id, set()).add(info.url)
+    keeper = {key: min(found) for key, found in urls.items() if len(found) > 1}
+    renamed = [info if info.source_id not in keeper or info.url == keeper[info.source_id] else dataclasses.replace(
+        info, source_id=f"{info.source_id}#{hashlib.sha1(info.url.encode()).hexdigest()[:10]}") for info in infos]
+    return renamed, sum(a is not b for a, b in zip(infos, renamed))
 
 
 def enumerate_source(source: str, settings: Settings, since: date | None = None, until: date | None = None,

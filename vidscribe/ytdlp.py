@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlparse
+from xml.etree import ElementTree
 
 from yt_dlp import YoutubeDL
 from yt_dlp.cookies import CookieLoadError
@@ -185,11 +186,37 @@ def _message(error: YoutubeDLError) -> str:
     return str(error).removeprefix("ERROR: ")
 
 
-def _permanent(error: YoutubeDLError, url: str) -> BadInputError | None:
+def _permanent(error: YoutubeDLError, ydl: YoutubeDL, url: str) -> BadInputError | None:
     if isinstance(error, CookieLoadError):
         return BadInputError(COOKIES_UNREADABLE)
     fix = permanent_fix(_message(error))
+    if fix is not None and "Unsupported URL" in _message(error):
+        fix = broken_feed(ydl, url) or fix
     return BadInputError(f"{shown_url(url)}: {fix} (yt-dlp: {_message(error)})") if fix is not None else None
+
+
+#: what a feed's first bytes look like (RSS, Atom, or any XML document)
+_FEED_START = re.compile(rb"^\s*(<\?xml|<rss|<feed)", re.I)
+#: how much of a page to read to tell a broken feed from a web page (feeds of thousands of episodes are MBs)
+FEED_PROBE_BYTES = 32 << 20
+
+
+def broken_feed(ydl: YoutubeDL, url: str) -> str | None:
+    """Why the URL's XML document is no feed yt-dlp can read, when it is one (yt-dlp reports such a feed as an
+    "Unsupported URL", as it does a web page); None for anything else. One more request, on this failure only."""
+    try:
+        with ydl.urlopen(url) as response:
+            body = response.read(FEED_PROBE_BYTES)
+    except (YoutubeDLError, OSError):
+        return None
+    if not _FEED_START.match(body):
+        return None
+    try:
+        ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
+        return (f"the feed is not well-formed XML ({exc}); the publisher must fix it, or check the URL "
+                "(nothing was stored)")
+    return None
 
 
 def _spent(error: YoutubeDLError, url: str, attempts: int, step: str) -> FetchError:
@@ -213,7 +240,7 @@ def extract(ydl: YoutubeDL, action: Callable[[YoutubeDL], T], url: str, settings
         try:
             return action(ydl)
         except YoutubeDLError as exc:  # DownloadError and the networking errors raised before extraction
-            permanent = _permanent(exc, url)
+            permanent = _permanent(exc, ydl, url)
             if permanent is not None:
                 raise permanent from None
             if retry == settings.fetch_retries:
@@ -229,5 +256,5 @@ def download(ydl: YoutubeDL, action: Callable[[YoutubeDL], T], url: str, setting
     try:
         return action(ydl)
     except YoutubeDLError as exc:
-        permanent = _permanent(exc, url)
+        permanent = _permanent(exc, ydl, url)
         raise (permanent or _spent(exc, url, settings.fetch_retries + 1, "download")) from None

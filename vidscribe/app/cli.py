@@ -1,7 +1,15 @@
 """The `vidscribe` command line: ingest, search, voices, models and the offline demo.
 
 Why errors are caught here and nowhere else: library code raises precise exceptions (bad input, bad
-settings, unreachable database); the CLI turns each into one clear line and exit code 2, without a traceback.
+settings, unreachable database); the CLI turns each into one clear line on stderr, without a traceback, and an
+exit status a script can act on:
+
+- 0: done (a batch: every video done or already stored);
+- 1: the input failed (a file, a URL, the database or a model; a batch: at least one video failed, the summary
+  names them and why);
+- 2: usage: a bad argument, option or setting; nothing ran;
+- 130 (143): interrupted by Ctrl-C (SIGTERM); the videos in flight are recorded as failed, `vidscribe retry`
+  resumes them.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from rich.table import Table
 from rich.text import Text
 
 from vidscribe.app.bench import DEFAULT_BYTES_PER_SECOND
+from vidscribe.app.interrupts import run_interruptibly
+from vidscribe.app.local_api import start_local_api
 from vidscribe.app.progress_view import Mode, watch, write_json_line
 from vidscribe.settings import Settings, SettingsError, get_settings
 
@@ -63,11 +73,30 @@ def _emit_json(kind: str, payload: object) -> None:
     write_json_line({"kind": kind, **dataclasses.asdict(payload)})
 
 
-def _fail(message: str) -> None:
+#: exit statuses (see the module docstring); 130/143 come from `vidscribe.app.interrupts`
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> None:
     if _verbose and sys.exc_info()[0] is not None:
         errors.print_exception()
     errors.print(Text.assemble(("error: ", "bold red"), message))
-    raise typer.Exit(2)
+    raise typer.Exit(code)
+
+
+def _say(line: str) -> None:
+    errors.print(Text.assemble(("error: ", "bold red"), line))
+
+
+def _reason(error: str) -> str:
+    """A recorded failure ("BadInputError: <what and the fix>") as said to a person: without the type name."""
+    kind, _, message = error.partition(": ")
+    return message if kind.endswith("Error") and message else error
+
+
+def _warn(line: str) -> None:
+    errors.print(Text.assemble(("warning: ", "bold yellow"), line))
 
 
 @app.callback()
@@ -89,19 +118,44 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also sho
     try:
         get_settings()
     except SettingsError as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_USAGE)
 
 
-def _guarded(action: Callable[[], None]) -> None:
-    """Run a command body, turning expected failures into one clear line."""
+def _guarded(action: Callable[[], None], flows: bool = False, check: Callable[[], None] | None = None) -> None:
+    """Run a command body, turning expected failures into one clear line and Ctrl-C into a clean stop.
+
+    `check`: a quick look at the input (a local path), run first: a typo fails in a second, not after a start-up.
+    `flows`: the body runs Prefect flows; without `PREFECT_API_URL` a local API starts first, booting while the
+    body imports the flows, and the body waits for it (`_local_api_ready`).
+    """
+    global _local_api
+    if check is not None:
+        _failing_cleanly(check)
+    if flows:
+        _local_api = start_local_api(get_settings().data_dir / "logs")
+    run_interruptibly(lambda: _failing_cleanly(action), _say)
+
+
+def _failing_cleanly(action: Callable[[], None]) -> None:
     from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
     from vidscribe.errors import BadInputError, EmbeddingDimensionError, ModelAccessError
 
     try:
         action()
-    except (BadInputError, SettingsError, DatabaseUnavailableError, SchemaMismatchError, EmbeddingDimensionError,
+    except (BadInputError, DatabaseUnavailableError, SchemaMismatchError, EmbeddingDimensionError,
             ModelAccessError) as exc:
         _fail(str(exc))
+    except SettingsError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+_local_api = None
+
+
+def _local_api_ready() -> None:
+    """Wait for the local Prefect API, when this command started one (before its first flow call)."""
+    if _local_api is not None:
+        _local_api.wait()
 
 
 @models_app.command("prepare")
@@ -128,14 +182,29 @@ def ingest(
 
         settings = _settings()
         mode = _mode(json_lines, quiet)
+        _local_api_ready()
         with watch(mode, console=console):
             result = ingest_video(source, force=force)
         if mode == "json":
             _emit_json("result", result)
-        else:
+        elif result.video_id:
             print_transcript(settings, result.video_id)
+        else:  # another run has it in flight
+            _warn(f"{source}: {result.skipped_reason}; nothing was done here (`vidscribe status` shows it once "
+                  "stored)")
+        if result.warning:
+            _warn(result.warning)
 
-    _guarded(run)
+    def check() -> None:
+        from vidscribe.audio import check_media_path
+        from vidscribe.sources import check_url, is_url
+
+        if is_url(source):
+            check_url(source)
+        else:
+            check_media_path(Path(source))
+
+    _guarded(run, flows=True, check=check)
 
 
 def print_transcript(settings: Settings, video_id: int) -> None:
@@ -179,11 +248,19 @@ def _run_batch(start: Callable[[], BatchSummary], json_lines: bool, quiet: bool)
     def run() -> None:
         settings = _settings()
         mode = _mode(json_lines, quiet)
+        _local_api_ready()
         with watch(mode, settings.backfill_parallel, console):
             summary = start()
         print_batch(summary, mode)
+        for outcome in summary.outcomes:  # on stderr too, whole: the table cuts long reasons
+            if outcome.status == "failed":
+                _say(_reason(outcome.error))
+            if outcome.warning:
+                _warn(outcome.warning)
+        if summary.count("failed"):
+            raise typer.Exit(EXIT_FAILED)
 
-    _guarded(run)
+    _guarded(run, flows=True)
 
 
 @app.command()
@@ -252,6 +329,8 @@ def status(
                           f"{video.attempts:>2}x  {video.source_id}  {video.title}")
             if video.error:
                 console.print(Text(f"        error: {video.error}", style="red"))
+            if video.warning:
+                console.print(Text(f"        warning: {video.warning}", style="yellow"))
 
     _guarded(run)
 
@@ -274,7 +353,7 @@ def doctor(
         report = run_doctor(settings, repair=repair, stuck_after=timedelta(hours=stuck_hours))
         console.print(report.render())
         if not report.ok or any(check.status == "problem" for check in checks):
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
 
     _guarded(run)
 
@@ -346,7 +425,7 @@ def search(
 ) -> None:
     """Search every stored segment; each hit links to its moment in the video."""
     if not query.strip():
-        _fail("search needs words to look for, e.g. `vidscribe search \"how to water tomatoes\"`")
+        _fail("search needs words to look for, e.g. `vidscribe search \"how to water tomatoes\"`", EXIT_USAGE)
 
     def run() -> None:
         from vidscribe.db import get_engine

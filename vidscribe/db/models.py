@@ -52,6 +52,7 @@ class VideoRow(Base):
     speakers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     telemetry: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     worker: Mapped[str | None] = mapped_column(Text)
+    warning: Mapped[str | None] = mapped_column(Text)  # a done video's note, e.g. the media ended early
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from vidscribe.db.models import ChannelRow, SegmentRow, VideoRow
@@ -39,6 +39,7 @@ class VideoRecord:
     speakers: dict[str, Any]
     telemetry: dict[str, Any]
     worker: str | None
+    warning: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -101,6 +102,15 @@ def mark_failed(engine: Engine, video_id: int, error: str) -> None:
         )
 
 
+def mark_interrupted(engine: Engine, video_ids: list[int], reason: str) -> None:
+    """Record videos whose run was interrupted as failed, waiting at most 2 s for a row another transaction holds
+    (a store in progress: it is rolled back when the process ends, and `retry` finds the row `running`)."""
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+        conn.execute(update(VideoRow).where(VideoRow.id.in_(video_ids), VideoRow.status == "running")
+                     .values(status="failed", error=reason, updated_at=func.now()))
+
+
 def store_video(
     engine: Engine,
     info: VideoInfo,
@@ -110,8 +120,11 @@ def store_video(
     stage_seconds: dict[str, float],
     audio_sha256: str,
     telemetry: dict[str, Any] | None = None,
+    warning: str = "",
 ) -> int:
     """Replace the video's transcript in one transaction and mark it done; returns the video id.
+
+    `warning`: what the archive should say about this transcript (e.g. the media ended early); "" clears it.
 
     `telemetry` None keeps the stored telemetry (a schema without the column still accepts the write).
 
@@ -148,6 +161,7 @@ def store_video(
             .values(
                 status="done",
                 error=None,
+                warning=warning or None,
                 speakers=speakers,
                 stage_seconds=stage_seconds,
                 audio_sha256=audio_sha256,

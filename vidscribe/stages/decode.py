@@ -64,6 +64,7 @@ def decode(source: Path, cache_dir: Path) -> AudioRef:
     check_media_file(source)
     sha = file_sha256(source)
     cached = cache_dir / f"{sha}.npy"
+    note_file = cached.with_suffix(".note.txt")  # kept beside the samples: a cached decode says it again
     if cached.exists():
         samples = len(np.load(cached, mmap_mode="r"))
     else:
@@ -73,12 +74,16 @@ def decode(source: Path, cache_dir: Path) -> AudioRef:
         partial = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.partial.npy")
         try:
             with partial.open("wb") as handle:
-                samples = write_npy(source, handle).samples
+                level = write_npy(source, handle)
         except BaseException:
             partial.unlink(missing_ok=True)  # bad or silent input leaves nothing in the cache
             raise
+        samples = level.samples
+        if note := level.ended_early(str(source)):
+            note_file.write_text(note, encoding="utf-8")
         partial.replace(cached)  # atomic: a crash never leaves a truncated cache entry
-    return AudioRef(source=str(source), sha256=sha, path=cached, duration=samples / SAMPLE_RATE)
+    note = note_file.read_text(encoding="utf-8") if note_file.exists() else ""
+    return AudioRef(source=str(source), sha256=sha, path=cached, duration=samples / SAMPLE_RATE, note=note)
 
 
 def decode_recording(path: Path, settings: Settings) -> AudioRef:

@@ -7,6 +7,7 @@ memory, never a path, so pyannote does no audio decoding of its own.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -109,7 +110,11 @@ def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | No
     waveform = torch.from_numpy(samples).unsqueeze(0)
 
     def run(current: Settings) -> Annotation:
-        with get_runtime().scheduler.slot("diarize"), torch.inference_mode():
+        with get_runtime().scheduler.slot("diarize"), torch.inference_mode(), warnings.catch_warnings():
+            # a recording of a few seconds leaves pyannote's clustering no embedding long enough to train on:
+            # it averages an empty set (numpy warns), then keeps one cluster per local speaker, as intended
+            warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+            warnings.filterwarnings("ignore", "invalid value encountered in divide", RuntimeWarning)
             output = load_diarization_pipeline(current)({"waveform": waveform, "sample_rate": SAMPLE_RATE},
                                                         **speakers)
         return _annotation(output)

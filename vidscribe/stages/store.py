@@ -21,8 +21,9 @@ def store(
     audio_sha256: str,
     settings: Settings,
     telemetry: dict[str, Any] | None = None,
+    warning: str = "",
 ) -> int:
     speakers = {label: {"name": n.name, "confidence": n.confidence, "known": n.known} for label, n in names.items()}
     return store_video(get_engine(settings), info, segments, vectors, speakers, stage_seconds, audio_sha256,
-                       telemetry)
+                       telemetry, warning)
 

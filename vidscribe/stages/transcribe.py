@@ -82,10 +82,11 @@ def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) ->
 def check_speech(transcript: Transcript, source: str, settings: Settings) -> None:
     """Refuse transcripts that would fill the archive with noise.
 
-    No words at all means music, noise or silence. A duration-weighted mean log-probability below Whisper's
-    own `log_prob_threshold` convention (-1.0) means the model did not understand: typically speech in
-    another language than an English-only model knows, which it "translates" into confident-looking
-    nonsense (measured: German through tiny.en gives -2.6, English -0.25).
+    No words at all means music, noise or silence. A duration-weighted mean log-probability below
+    `asr_min_avg_logprob` (-1.5) means the model did not understand: typically speech in another language
+    than an English-only model knows, which it "translates" into confident-looking nonsense. Measured with
+    tiny.en: German -2.6, English -0.25, English over an 8 kHz mu-law phone line -1.02 (so not Whisper's
+    per-window -1.0, which refused that phone call).
     """
     if not transcript.words:
         raise BadInputError(f"{source}: no speech found (music, noise or silence only); nothing to store")
