@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     asr_batch_size: int = Field(16, ge=1, le=512)
     asr_beam_size: int = Field(5, ge=1, le=20)
     language: str | None = Field("en", description="ISO code, or empty for detection")
-    asr_min_avg_logprob: float = Field(-1.5, le=0, description="below: speech not understood, video fails")
+    asr_min_avg_logprob: float = Field(-1.1, le=0, description="below: speech not understood, video fails")
 
     # Diarization (pyannote.audio)
     enable_diarization: bool = Field(

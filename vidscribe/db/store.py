@@ -120,11 +120,12 @@ def store_video(
     stage_seconds: dict[str, float],
     audio_sha256: str,
     telemetry: dict[str, Any] | None = None,
-    warning: str = "",
+    warning: str | None = None,
 ) -> int:
     """Replace the video's transcript in one transaction and mark it done; returns the video id.
 
-    `warning`: what the archive should say about this transcript (e.g. the media ended early); "" clears it.
+    `warning`: what the archive should say about this transcript (e.g. the media ended early); "" clears it,
+    None keeps it (like `telemetry`, so that a schema without the column still accepts the write).
 
     `telemetry` None keeps the stored telemetry (a schema without the column still accepts the write).
 
@@ -161,12 +162,12 @@ def store_video(
             .values(
                 status="done",
                 error=None,
-                warning=warning or None,
                 speakers=speakers,
                 stage_seconds=stage_seconds,
                 audio_sha256=audio_sha256,
                 updated_at=func.now(),
                 **({"telemetry": telemetry} if telemetry is not None else {}),
+                **({"warning": warning or None} if warning is not None else {}),
             )
         )
     return video_id

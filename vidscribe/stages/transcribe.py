@@ -83,10 +83,11 @@ def check_speech(transcript: Transcript, source: str, settings: Settings) -> Non
     """Refuse transcripts that would fill the archive with noise.
 
     No words at all means music, noise or silence. A duration-weighted mean log-probability below
-    `asr_min_avg_logprob` (-1.5) means the model did not understand: typically speech in another language
+    `asr_min_avg_logprob` (-1.1) means the model did not understand: typically speech in another language
     than an English-only model knows, which it "translates" into confident-looking nonsense. Measured with
-    tiny.en: German -2.6, English -0.25, English over an 8 kHz mu-law phone line -1.02 (so not Whisper's
-    per-window -1.0, which refused that phone call).
+    tiny.en on espeak-ng speech: German -1.24 (the tests' clip; another -2.6), English -0.25, English over an
+    8 kHz mu-law phone line -1.02 (which Whisper's per-window -1.0 refused). The margins are thin: a stopgap
+    until the language is detected per segment.
     """
     if not transcript.words:
         raise BadInputError(f"{source}: no speech found (music, noise or silence only); nothing to store")
