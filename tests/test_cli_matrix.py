@@ -209,6 +209,13 @@ def file_key(name: str) -> Callable[[World], str]:
     return lambda world: local_info(world.files[name]).source_id
 
 
+def stored_url(path: str) -> Callable[[World, Run], None]:
+    def check(world: World, run: Run) -> None:
+        rows = world.videos_at(world.feed.url(path))
+        assert [r["status"] for r in rows] == ["done"] and world.segments(rows[0]["source_id"]) >= 1, rows
+    return check
+
+
 def failed_url(path: str, reason: str) -> Callable[[World, Run], None]:
     def check(world: World, run: Run) -> None:
         rows = world.videos_at(world.feed.url(path))
@@ -337,8 +344,7 @@ CASES = [
          failed_url("/episodes/removed.mp3", "not found")),
     Case("HTML page", url("/login.html"), 1, "serves a web page", failed_url("/login.html", "web page"),
          prepare=serve("/login.html", b"<html><body><form>Sign in</form></body></html>", "text/html")),
-    Case("500 then 200", url("/episodes/flaky.mp3"), 0, check=lambda w, r: (
-         w.videos_at(w.feed.url("/episodes/flaky.mp3"))[0]["status"] == "done") or pytest.fail("not stored"),
+    Case("500 then 200", url("/episodes/flaky.mp3"), 0, check=stored_url("/episodes/flaky.mp3"),
          prepare=serve_episode("/episodes/flaky.mp3", failures=1)),
     Case("always 500", url("/episodes/down.mp3"), 1, "kept failing", failed_url("/episodes/down.mp3", "kept failing"),
          prepare=serve_episode("/episodes/down.mp3", failures=50)),
@@ -440,6 +446,13 @@ def private_world(world: World, settings, tmp_path) -> Iterator[World]:
     stop_embedded_server(load_settings(data_dir=tmp_path, _env_file=None))
 
 
+def finished(process: subprocess.Popen[str], name: str, timeout: float = 300, since: float | None = None) -> Run:
+    """A started CLI run, once it ends; `seconds` counts from `since` (default: now)."""
+    started = time.monotonic() if since is None else since
+    out, err = process.communicate(timeout=timeout)
+    return Run((name,), process.returncode, out, err, time.monotonic() - started)
+
+
 def wait_until(condition: Callable[[], bool], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -449,6 +462,13 @@ def wait_until(condition: Callable[[], bool], seconds: float) -> None:
 
 def running(world: World, key: str) -> Callable[[], bool]:
     return lambda: (world.video(key) or {}).get("status") == "running"
+
+
+def scaled_copy(source: Path, copy: Path, gain: float) -> str:
+    """`source` at another volume (new content, so a new archive key, as it would be another recording); its key."""
+    data, rate = sf.read(source, dtype="float32")
+    sf.write(copy, data * gain, rate)
+    return local_info(copy).source_id
 
 
 def resumed_by_retry(world: World, key: str, name: str) -> None:
@@ -466,12 +486,12 @@ def test_ctrl_c_mid_ingest_stops_in_seconds_and_retry_resumes(private_world: Wor
     time.sleep(2)  # inside a stage (transcription)
     sent = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
-    out, err = process.communicate(timeout=60)
-    run = Run(("ingest", "SIGINT"), process.returncode, out, err, time.monotonic() - sent)
-    print(f"stopped {run.seconds:.2f} s after SIGINT: {err.strip()}")
-    assert not assess("SIGINT mid-ingest", run, 130, "interrupted: ")["problems"], err
+    run = finished(process, "SIGINT", 60, since=sent)
+    print(f"stopped {run.seconds:.2f} s after SIGINT: {run.stderr.strip()}")
+    assert not assess("SIGINT mid-ingest", run, 130, "interrupted: ")["problems"], run.stderr
     assert run.seconds < 5
-    assert f"{key} was stopped and recorded as failed" in err and "`vidscribe retry` resumes it" in err
+    assert f"{key} was stopped and recorded as failed" in run.stderr
+    assert "`vidscribe retry` resumes it" in run.stderr
     row = world.video(key)
     assert row["status"] == "failed" and row["error"].startswith("Interrupted"), row
     assert world.segments(key) == 0
@@ -494,9 +514,7 @@ def test_sigkill_leaves_no_prefect_server_and_retry_resumes(private_world: World
     """Without PREFECT_API_URL the CLI starts its own Prefect API: it must die with the CLI (the OOM killer)."""
     world = private_world
     long_copy = tmp_path / "long copy.wav"
-    data, rate = sf.read(world.files["long"], dtype="float32")
-    sf.write(long_copy, data * 0.97, rate)
-    key = local_info(long_copy).source_id
+    key = scaled_copy(world.files["long"], long_copy, 0.97)
     process = world.start("ingest", str(long_copy), "--quiet", env={"PREFECT_API_URL": ""})
     wait_until(running(world, key), 120)
     servers = [pid for pid in _children(process.pid)
@@ -515,29 +533,22 @@ def test_database_stopped_mid_ingest_is_one_line_and_retry_resumes(private_world
 
     world = private_world
     long_copy = tmp_path / "long again.wav"
-    data, rate = sf.read(world.files["long"], dtype="float32")
-    sf.write(long_copy, data * 0.94, rate)
-    key = local_info(long_copy).source_id
+    key = scaled_copy(world.files["long"], long_copy, 0.94)
     process = world.start("ingest", str(long_copy), "--quiet")
     wait_until(running(world, key), 120)
     stop_embedded_server(load_settings(data_dir=tmp_path, _env_file=None))
-    out, err = process.communicate(timeout=240)
-    run = Run(("ingest", "PostgreSQL stopped"), process.returncode, out, err, 0.0)
-    print("database stopped:", err.strip())
-    assert not assess("PostgreSQL stopped mid-ingest", run, 1, "cannot reach PostgreSQL")["problems"], err
+    run = finished(process, "PostgreSQL stopped", 240)
+    print("database stopped:", run.stderr.strip())
+    assert not assess("PostgreSQL stopped mid-ingest", run, 1, "cannot reach PostgreSQL")["problems"], run.stderr
     embedded_server(tmp_path / "pg")  # back up: the next run finds the video abandoned (`running`, no claim)
     resumed_by_retry(world, key, "retry after the database came back")
 
 
 def test_two_ingests_of_one_file_at_once_store_it_once(world: World):
     twin = world.folder / "twin.wav"
-    data, rate = sf.read(world.files["speech"], dtype="float32")
-    sf.write(twin, data * 0.8, rate)
-    key = local_info(twin).source_id
+    key = scaled_copy(world.files["speech"], twin, 0.8)
     first, second = (world.start("ingest", str(twin), "--quiet") for _ in range(2))
-    runs = [Run(("ingest", "twin"), p.returncode, *p.communicate(timeout=300), 0.0) for p in (first, second)]
-    for run, process in zip(runs, (first, second)):
-        run.code = process.returncode
+    runs = [finished(process, "twin") for process in (first, second)]
     print([r.stderr for r in runs])
     for run in runs:
         line = "being processed by another worker" if run.stderr else ""

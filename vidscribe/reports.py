@@ -25,6 +25,11 @@ from matplotlib.figure import Figure
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
 
+# A title in a script the font lacks (CJK, say) is drawn as boxes; matplotlib warns once per glyph, attributed to
+# the caller (this module). Set once, not per figure: `catch_warnings` is process-wide state, unsafe across the
+# threads of a backfill.
+warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning, r"vidscribe\.reports")
+
 #: matplotlib's tab10: ten colours that stay apart for most kinds of colour blindness; cycled past ten.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -70,11 +75,9 @@ def speaker_timeline_png(segments: list[Segment], duration: float, title: str) -
     ax.set_title(title if len(title) <= 90 else title[:89] + "…", fontsize=11)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
+    fig.tight_layout()
     out = io.BytesIO()
-    with warnings.catch_warnings():  # a title in a script the font lacks (CJK, say) is drawn as boxes: no warning
-        warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
-        fig.tight_layout()
-        fig.savefig(out, format="png", metadata={"Software": None})  # no version stamp: same input, same bytes
+    fig.savefig(out, format="png", metadata={"Software": None})  # no version stamp: same input, same bytes
     return out.getvalue()
 
 

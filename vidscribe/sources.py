@@ -257,7 +257,7 @@ def select(infos: list[VideoInfo], since: date | None = None, until: date | None
 
 
 def tell_apart(infos: list[VideoInfo]) -> tuple[list[VideoInfo], int]:
-    """Give entries that share an id but not a media URL keys of their own; returns them and how many were renamed.
+    """Give entries that share an id but not a media URL keys of their own; returns them and how many keys that made.
 
     Feeds in the wild reuse a `<guid>` for different episodes (a template's placeholder, a re-upload under the
     old guid). Keeping the first would drop the others without a word. Of the entries sharing an id, the one
@@ -271,7 +271,7 @@ def tell_apart(infos: list[VideoInfo]) -> tuple[list[VideoInfo], int]:
     keeper = {key: min(found) for key, found in urls.items() if len(found) > 1}
     renamed = [info if info.source_id not in keeper or info.url == keeper[info.source_id] else dataclasses.replace(
         info, source_id=f"{info.source_id}#{hashlib.sha1(info.url.encode()).hexdigest()[:10]}") for info in infos]
-    return renamed, sum(a is not b for a, b in zip(infos, renamed))
+    return renamed, len({b.source_id for a, b in zip(infos, renamed) if a is not b})
 
 
 def enumerate_source(source: str, settings: Settings, since: date | None = None, until: date | None = None,

@@ -81,7 +81,7 @@ EXIT_USAGE = 2
 def _fail(message: str, code: int = EXIT_FAILED) -> None:
     if _verbose and sys.exc_info()[0] is not None:
         errors.print_exception()
-    errors.print(Text.assemble(("error: ", "bold red"), message))
+    _say(message)
     raise typer.Exit(code)
 
 
@@ -137,13 +137,14 @@ def _guarded(action: Callable[[], None], flows: bool = False, check: Callable[[]
 
 
 def _failing_cleanly(action: Callable[[], None]) -> None:
+    from vidscribe.app.local_api import LocalApiError
     from vidscribe.db.errors import DatabaseUnavailableError, SchemaMismatchError
     from vidscribe.errors import BadInputError, EmbeddingDimensionError, ModelAccessError
 
     try:
         action()
     except (BadInputError, DatabaseUnavailableError, SchemaMismatchError, EmbeddingDimensionError,
-            ModelAccessError) as exc:
+            ModelAccessError, LocalApiError) as exc:
         _fail(str(exc))
     except SettingsError as exc:
         _fail(str(exc), EXIT_USAGE)

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
+from uuid import UUID
 
 from vidscribe.in_flight import IN_FLIGHT
 
@@ -76,7 +77,7 @@ def _record_interrupt() -> str:
             f"resumes {them}")
 
 
-def _record(video_ids: list[int], flow_runs: list) -> None:
+def _record(video_ids: list[int], flow_runs: list[UUID]) -> None:
     """Best effort: a database or API that is itself gone must not keep the process from exiting."""
     if video_ids:
         from vidscribe.db import get_engine, mark_interrupted

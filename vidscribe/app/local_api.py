@@ -42,6 +42,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class LocalApiError(RuntimeError):
+    """The local API did not start: the CLI says so in one line, naming its log."""
+
+
 @dataclass
 class LocalApi:
     """A started server; `wait()` before the first flow call, `stop()` at exit (registered with atexit)."""
@@ -64,7 +68,7 @@ class LocalApi:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"the local Prefect API did not start (log: {self.log}); set PREFECT_API_URL to a "
+        raise LocalApiError(f"the local Prefect API did not start (log: {self.log}); set PREFECT_API_URL to a "
                            "running Prefect server instead")
 
     def stop(self) -> None:

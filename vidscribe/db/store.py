@@ -124,10 +124,8 @@ def store_video(
 ) -> int:
     """Replace the video's transcript in one transaction and mark it done; returns the video id.
 
-    `warning`: what the archive should say about this transcript (e.g. the media ended early); "" clears it,
-    None keeps it (like `telemetry`, so that a schema without the column still accepts the write).
-
-    `telemetry` None keeps the stored telemetry (a schema without the column still accepts the write).
+    `warning`: what the archive should say about this transcript (e.g. the media ended early); "" clears it.
+    `telemetry` or `warning` None keeps the stored value (a schema without the column still accepts the write).
 
     The embedding dimension is checked by the database column, so a wrong model fails the transaction.
     """
