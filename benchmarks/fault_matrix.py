@@ -31,7 +31,7 @@ def main() -> int:
         print("no runs were recorded (see pytest's output above)")
         return status or 1
     failed = [r for r in records if r["problems"]]
-    print(f"\nruns: {len(records)} (cases and the runs that recover from them); expected exit status and stderr: "
+    print(f"\nruns: {len(records)} (cases and the runs that recover from them, the SIGKILLed one aside); expected exit status and stderr: "
           f"{len(records) - len(failed)}; clear one-line errors: {sum(bool(r['clear_line']) for r in records)}; "
           f"tracebacks: {sum(bool(r['traceback']) for r in records)}; rows lost: "
           f"{sum(int(r.get('lost', 0)) for r in records)}; segments duplicated: "
