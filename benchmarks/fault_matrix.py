@@ -30,18 +30,26 @@ def main() -> int:
     if not records:
         print("no runs were recorded (see pytest's output above)")
         return status or 1
-    failed = [r for r in records if r["problems"]]
-    print(f"\nruns: {len(records)} (cases and the runs that recover from them, the SIGKILLed one aside); expected exit status and stderr: "
-          f"{len(records) - len(failed)}; clear one-line errors: {sum(bool(r['clear_line']) for r in records)}; "
-          f"tracebacks: {sum(bool(r['traceback']) for r in records)}; rows lost: "
-          f"{sum(int(r.get('lost', 0)) for r in records)}; segments duplicated: "
-          f"{sum(int(r.get('duplicated', 0)) for r in records)}; secrets printed: "
-          f"{sum(bool(r['secret_printed']) for r in records)}, stored: {sum(int(r.get('stored_secrets', 0)) for r in records)}")
-    for record in failed:
-        print(f"  not as promised: {record['case']}: {'; '.join(record['problems'])}")
-    slowest = sorted(records, key=lambda r: -float(r["seconds"]))[:3]
-    print("  slowest: " + ", ".join(f"{r['case']} {r['seconds']} s" for r in slowest))
+    print("\n" + tally(records))
     return status
+
+
+def tally(records: list[dict]) -> str:
+    """The README's line, then each run that broke a promise, then the slowest runs."""
+    failed = [r for r in records if r["problems"]]
+
+    def total(key: str) -> int:
+        return sum(int(r.get(key, 0)) for r in records)  # booleans count as 1
+
+    lines = [f"runs: {len(records)} (cases and the runs that recover from them, the SIGKILLed one aside); "
+             f"expected exit status and stderr: {len(records) - len(failed)}; clear one-line errors: "
+             f"{total('clear_line')}; tracebacks: {total('traceback')}; rows lost: {total('lost')}; segments "
+             f"duplicated: {total('duplicated')}; secrets printed: {total('secret_printed')}, stored: "
+             f"{total('stored_secrets')}"]
+    lines += [f"  not as promised: {r['case']}: {'; '.join(r['problems'])}" for r in failed]
+    slowest = sorted(records, key=lambda r: -float(r["seconds"]))[:3]
+    lines.append("  slowest: " + ", ".join(f"{r['case']} {r['seconds']} s" for r in slowest))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -424,7 +424,8 @@ def assess(name: str, run: Run, code: int, line: str, lines: int = 1) -> dict:
         problems.append("unexpected stderr")
     RECORDS.append({"case": name, "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
                     "seconds": round(run.seconds, 1), "code": run.code, "problems": problems,
-                    "clear_line": bool(line) and lines == 1 and not problems,  # click's usage panel: not one "traceback": "Traceback" in output,
+                    "clear_line": bool(line) and lines == 1 and not problems,  # click's usage panel: not one
+                    "traceback": "Traceback" in output,
                     "secret_printed": SECRET in output or DB_PASSWORD in output})
     return {"problems": problems}
 
