@@ -6,15 +6,21 @@ tests compare; they must survive a library upgrade and stay cheap to pickle.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
 class Word:
+    """One word as Whisper timed it. `text` has no surrounding spaces; `joined` says Whisper wrote it onto the
+    previous word without a space (the second half of "co-founder", a contraction's "'s", any CJK word), so
+    text rebuilt from words (`join_words`) reads as Whisper wrote it."""
+
     start: float
     end: float
     text: str
     probability: float
+    joined: bool = False
 
     def shifted(self, seconds: float) -> "Word":
         """The same word `seconds` later: a window's times become the recording's."""
@@ -32,6 +38,11 @@ class AsrSegment:
     no_speech_prob: float
     compression_ratio: float
     words: tuple[Word, ...]
+    #: ISO 639-1 code of the language this segment was decoded (or identified) as; "" if unknown
+    language: str = ""
+    #: why this segment may not be what was said (a loop, speech in another language, ...); None: clean.
+    #: Flagged segments are stored with the reason, and search leaves them out unless asked.
+    flag: str | None = None
 
     def shifted(self, seconds: float) -> "AsrSegment":
         """The same segment (and its words) `seconds` later."""
@@ -53,6 +64,11 @@ class Transcript:
     @property
     def text(self) -> str:
         return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+def join_words(words: Iterable[Word]) -> str:
+    """Text of consecutive words with Whisper's own spacing (no space before a `joined` word)."""
+    return "".join(("" if word.joined or i == 0 else " ") + word.text for i, word in enumerate(words))
 
 
 @dataclass(frozen=True)
@@ -107,3 +123,7 @@ class Segment:
     avg_logprob: float
     no_speech_prob: float
     words: tuple[Word, ...] = field(default=(), compare=False)
+    #: ISO 639-1 code of the segment's language ("" if unknown); picks its full-text search configuration
+    language: str = ""
+    #: the reason the segment is suspect (see `AsrSegment.flag`), None if clean
+    flag: str | None = None
