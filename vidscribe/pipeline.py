@@ -29,7 +29,7 @@ from vidscribe.stages.embed import embed_segments
 from vidscribe.stages.fetch import Fetched, fetch
 from vidscribe.stages.identify import identify_speakers
 from vidscribe.stages.monologue import check_monologue
-from vidscribe.stages.segments import build_segments
+from vidscribe.stages.segments import build_segments, in_speaking_order
 from vidscribe.stages.store import store
 from vidscribe.stages.transcribe import transcribe
 from vidscribe.timing import stage_body
@@ -148,12 +148,13 @@ def process_recording(
     done("transcribe", transcript)
     with clock.stage("diarize"):
         diarization = steps.monologue(audio, settings, transcript) or steps.diarize(audio, settings)
+        diarization = in_speaking_order(diarization, transcript, settings)
     done("diarize", diarization)
     with clock.stage("identify"):
         names = steps.identify(audio, settings, diarization, list(profiles))
     done("identify", names)
     with clock.stage("segments"):
-        segments = steps.segments(transcript, diarization.turns, names, settings)
+        segments = steps.segments(transcript, diarization.word_turns, names, settings)
     done("segments", segments)
     recording = Recording(info, audio, transcript, diarization, names, segments)
     if until == "segments":

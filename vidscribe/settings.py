@@ -46,8 +46,13 @@ GPU_PROFILE_MODELS = {
     "diarization_pipeline": "pyannote/speaker-diarization-community-1",
     "speaker_model": "speechbrain/spkrec-ecapa-voxceleb",
     "text_embedding_model": "BAAI/bge-base-en-v1.5",
+    "language_id_model": "base",  # multilingual Whisper base (faster-whisper downloads it)
 }
 GPU_PROFILE_TEXT_DIM = 768
+#: the folder under `models_dir` where `vidscribe models prepare` joins the packaged multilingual Whisper base
+OFFLINE_WHISPER_BASE = "whisper-base"
+#: model names that mean a packaged model in the offline profile (faster-whisper would download them)
+OFFLINE_MODEL_NAMES = {"base": OFFLINE_WHISPER_BASE}
 
 
 def _package_dir(package: str) -> Path | None:
@@ -67,6 +72,7 @@ def offline_model_paths(models_dir: Path) -> dict[str, str]:
         "diarization_pipeline": str(models_dir / "pyannote-offline" / "config.yaml"),
         "speaker_model": str(models_dir / "wespeaker-campplus" / "campplus.onnx"),
         "text_embedding_model": str(minilm / "model") if minilm else "sentence-transformers/all-MiniLM-L6-v2",
+        "language_id_model": str(models_dir / OFFLINE_WHISPER_BASE),  # multilingual, from two packages
     }
 
 
@@ -99,7 +105,18 @@ class Settings(BaseSettings):
     asr_batch_size: int = Field(16, ge=1, le=512)
     asr_beam_size: int = Field(5, ge=1, le=20)
     language: str | None = Field("en", description="ISO code, or empty for detection")
-    asr_min_avg_logprob: float = Field(-1.1, le=0, description="below: speech not understood, video fails")
+    # Per-segment gates (vidscribe/stages/asr_gates.py); the no-speech pair is openai/whisper's skip rule.
+    asr_min_avg_logprob: float = Field(-1.0, le=0, description="a segment below this whose no-speech probability "
+                                                               "is above asr_no_speech_prob is dropped as silence")
+    asr_no_speech_prob: float = Field(0.6, ge=0, le=1, description="see asr_min_avg_logprob")
+    asr_max_compression_ratio: float = Field(2.4, gt=1, description="a more repetitive segment is flagged")
+    asr_hallucination_silence_seconds: float | None = Field(
+        2.0, gt=0, description="faster-whisper skips silences longer than this around suspected hallucinations")
+    language_id_model: str | None = Field(
+        None, description="identifies the language of doubtful segments when the ASR model is English-only")
+    asr_min_word_probability: float = Field(
+        0.6, ge=0, le=1, description="a segment whose median word probability is lower is doubtful: its language "
+                                     "is identified, and it may be dropped as silence")
 
     # Diarization (pyannote.audio)
     enable_diarization: bool = Field(
@@ -131,7 +148,9 @@ class Settings(BaseSettings):
     segment_max_seconds: float = Field(30.0, gt=1)
     segment_max_chars: int = Field(600, ge=40)
     segment_pause_seconds: float = Field(1.5, gt=0)
-    segment_min_turn_seconds: float = Field(1.0, ge=0, description="shorter speaker runs join their neighbour")
+    speaker_change_penalty: float = Field(
+        4.0, ge=0, description="cost (log-evidence) of a speaker change mid-sentence with no pause: higher keeps "
+                               "words with their sentence, lower follows the diarization's turns word by word")
 
     # Long recordings: windows bound memory
     window_seconds: float = Field(1800.0, ge=30, description="longer recordings are processed in windows")
@@ -191,6 +210,11 @@ class Settings(BaseSettings):
         for field, value in defaults.items():
             if getattr(self, field) is None:
                 setattr(self, field, value)
+        if self.profile == "offline":  # `base` means the packaged multilingual Whisper base, not a download
+            for field in ("asr_model", "language_id_model"):
+                packaged = OFFLINE_MODEL_NAMES.get(getattr(self, field) or "")
+                if packaged is not None:
+                    setattr(self, field, str(self.models_dir / packaged))
         if self.text_embedding_dim is None:
             self.text_embedding_dim = GPU_PROFILE_TEXT_DIM if self.profile == "gpu" else 384
         if self.segment_max_seconds <= self.speaker_clip_seconds:

@@ -161,7 +161,7 @@ def _local_api_ready() -> None:
 
 @models_app.command("prepare")
 def models_prepare() -> None:
-    """Prepare the offline models (export CAM++ to ONNX, write the pyannote config)."""
+    """Prepare the offline models (export CAM++ to ONNX, write the pyannote config, assemble Whisper base)."""
     from vidscribe.offline_models import prepare_offline_models
 
     settings = _settings()
@@ -212,7 +212,9 @@ def print_transcript(settings: Settings, video_id: int) -> None:
     from vidscribe.db import get_engine, video_segments
 
     for seg in video_segments(get_engine(settings), video_id):
-        console.print(Text.assemble((_clock(seg.start), "dim"), " ", (seg.speaker, "bold cyan"), f": {seg.text}"))
+        flag = (f"  [flagged: {seg.flag}]", "yellow") if seg.flag else ""
+        console.print(Text.assemble((_clock(seg.start), "dim"), " ", (seg.speaker, "bold cyan"), f": {seg.text}",
+                                    flag))
 
 
 def _clock(seconds: float) -> str:
@@ -423,6 +425,9 @@ def search(
     mode: Annotated[SearchMode, typer.Option(help="hybrid adds PostgreSQL full-text ranking (exact words)")]
     = SearchMode.hybrid,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
+    include_flagged: Annotated[bool, typer.Option(
+        "--include-flagged", help="also segments flagged as probably not what was said (loops, unknown language)"
+    )] = False,
 ) -> None:
     """Search every stored segment; each hit links to its moment in the video."""
     if not query.strip():
@@ -436,10 +441,12 @@ def search(
         settings = _settings()
         hits = db_search(get_engine(settings), embed_texts([query], settings)[0], speaker, limit,
                          query_text=query, mode=mode.value, channel=channel,
-                         since=since.date() if since else None, until=until.date() if until else None)
+                         since=since.date() if since else None, until=until.date() if until else None,
+                         include_flagged=include_flagged)
         for hit in hits:
+            flag = (f" [flagged: {hit.flag}]", "yellow") if hit.flag else ""
             console.print(Text.assemble((f"{hit.score:.3f}", "bold"), " ", (hit.speaker, "cyan"), " in ",
-                                        (hit.title, "bold"), f" at {_clock(hit.start)}\n  {hit.text}\n  ",
+                                        (hit.title, "bold"), f" at {_clock(hit.start)}\n  {hit.text}", flag, "\n  ",
                                         (hit.link, f"link {hit.link}")))
         if not hits:
             console.print("no matching segments")

@@ -7,6 +7,11 @@ an RTTM turn's start + duration could miss its end. Rounding once keeps every ex
 Why a video may be named three ways: users see source ids in `vidscribe status`, numeric ids in the database
 and titles in search hits; any of them should work, but a title shared by two videos must not silently pick
 one.
+
+Why flagged segments are marked, not left out: a flag (a Whisper loop, speech in a language the model does not
+know) says the text is probably not what was said, but its time and speaker still are; dropping it would leave a
+silent gap and hide the problem. JSON carries the reason (`flag`, null when clean); the text formats append
+`[flagged: <reason>]` to the segment's text, so no reader takes it for a clean transcript.
 """
 
 from __future__ import annotations
@@ -90,11 +95,21 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def flag_marker(flag: str | None) -> str:
+    """What the text formats append to a flagged segment's text ("" for a clean one)."""
+    return f" [flagged: {_one_line(flag)}]" if flag else ""
+
+
+def _shown(seg: Segment) -> str:
+    """A segment's text as the text formats show it: on one line, marked when flagged."""
+    return _one_line(seg.text) + flag_marker(seg.flag)
+
+
 def render_srt(_video: VideoRecord, segments: list[Segment]) -> str:
     """SRT has no speaker field, so the name leads the caption, as broadcast subtitles do."""
     return srt.compose([
         srt.Subtitle(index, timedelta(milliseconds=_ms(seg.start)), timedelta(milliseconds=_ms(seg.end)),
-                     f"{seg.speaker}: {_one_line(seg.text)}")
+                     f"{seg.speaker}: {_shown(seg)}")
         for index, seg in enumerate(segments, start=1)
     ])
 
@@ -103,7 +118,7 @@ def render_vtt(_video: VideoRecord, segments: list[Segment]) -> str:
     """WebVTT names speakers with voice spans; cue text is HTML-escaped as the spec requires ('<', '&')."""
     cues = [
         f"{_clock(_ms(seg.start), '.')} --> {_clock(_ms(seg.end), '.')}\n"
-        f"<v {html.escape(seg.speaker, quote=False)}>{html.escape(_one_line(seg.text), quote=False)}"
+        f"<v {html.escape(seg.speaker, quote=False)}>{html.escape(_shown(seg), quote=False)}"
         for seg in segments
     ]
     return "\n\n".join(["WEBVTT", *cues]) + "\n"
@@ -126,7 +141,8 @@ def render_rttm(video: VideoRecord, segments: list[Segment]) -> str:
 
 
 def render_json(video: VideoRecord, segments: list[Segment]) -> str:
-    """Everything stored except embeddings: the quality figures let consumers drop doubtful segments."""
+    """Everything stored except embeddings: the quality figures and the flag let consumers drop doubtful
+    segments."""
     document: dict[str, Any] = {
         "video": {
             "source_id": video.source_id,
@@ -134,6 +150,7 @@ def render_json(video: VideoRecord, segments: list[Segment]) -> str:
             "title": video.title,
             "published_at": video.published_at.isoformat() if video.published_at else None,
             "duration": video.duration,
+            "language": video.language,
             "speakers": video.speakers,
         },
         "segments": [
@@ -145,6 +162,8 @@ def render_json(video: VideoRecord, segments: list[Segment]) -> str:
                 "speaker_confidence": seg.speaker_confidence,
                 "avg_logprob": seg.avg_logprob,
                 "no_speech_prob": seg.no_speech_prob,
+                "language": seg.language,
+                "flag": seg.flag,
             }
             for seg in segments
         ],
@@ -154,7 +173,7 @@ def render_json(video: VideoRecord, segments: list[Segment]) -> str:
 
 def render_txt(_video: VideoRecord, segments: list[Segment]) -> str:
     """A transcript to read: one paragraph per segment, whole seconds are precise enough to find a spot."""
-    paragraphs = [f"[{_clock(_ms(seg.start), None)}] {seg.speaker}: {_one_line(seg.text)}"
+    paragraphs = [f"[{_clock(_ms(seg.start), None)}] {seg.speaker}: {_shown(seg)}"
                   for seg in segments]
     return "\n\n".join(paragraphs) + "\n"
 

@@ -25,7 +25,7 @@ from vidscribe.settings import Settings, SettingsError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: the newest migration's revision (`tests/test_db.py` checks it is Alembic's head)
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 CONNECT_TIMEOUT_SECONDS = 5
 #: Any constant: serialises concurrent first-time migrations of several worker processes.
 _MIGRATION_LOCK_ID = 0x76696473

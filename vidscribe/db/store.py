@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text, u
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from vidscribe.db.models import ChannelRow, SegmentRow, VideoRow
+from vidscribe.db.text_configs import FALLBACK, normalize_language, text_config
 from vidscribe.transcript import Segment
 from vidscribe.video import VideoInfo
 
@@ -42,6 +43,8 @@ class VideoRecord:
     warning: str | None
     created_at: datetime
     updated_at: datetime
+    #: the video's main language (ISO 639-1: the most segment seconds); None when unknown
+    language: str | None = None
 
 
 def _upsert_channel(conn: Connection, url: str, name: str | None) -> int:
@@ -127,12 +130,29 @@ def store_video(
     `warning`: what the archive should say about this transcript (e.g. the media ended early); "" clears it.
     `telemetry` or `warning` None keeps the stored value (a schema without the column still accepts the write).
 
+    Each segment's `language` picks its full-text configuration (`text_configs.text_config`); `flag` is stored
+    as given. The video's language is the one with the most segment seconds, flagged segments included (they
+    are still speech in that language); none known keeps the stored value. Like `telemetry`, the language
+    columns are written only when some segment carries a value, so a schema from before migration 0005 (the
+    migration tests seed one) still accepts a store of plain segments.
+
     The embedding dimension is checked by the database column, so a wrong model fails the transaction.
     """
     if embeddings.ndim != 2 or embeddings.shape[0] != len(segments):
         raise ValueError(f"need one embedding row per segment: {len(segments)} segments, embeddings {embeddings.shape}")
     vectors = np.asarray(embeddings, dtype=np.float32)
+    languages = [normalize_language(seg.language) for seg in segments]
+    flags = [seg.flag or None for seg in segments]
+    main_language = _main_language(segments, languages)
     with engine.begin() as conn:
+        configs = [text_config(language, _text_configs(conn)) for language in languages] if any(languages) else []
+        language_columns = [
+            (name, values) for name, values, written in (
+                ("language", languages, any(languages)),
+                ("flag", flags, any(flags)),
+                ("text_config", configs, any(config != FALLBACK for config in configs)),
+            ) if written
+        ]
         video_id = _upsert_video(conn, info)
         conn.execute(delete(SegmentRow).where(SegmentRow.video_id == video_id))
         if segments:
@@ -150,6 +170,7 @@ def store_video(
                         "avg_logprob": seg.avg_logprob,
                         "no_speech_prob": seg.no_speech_prob,
                         "embedding": vector,
+                        **{name: values[idx] for name, values in language_columns},
                     }
                     for idx, (seg, vector) in enumerate(zip(segments, vectors, strict=True))
                 ],
@@ -166,9 +187,31 @@ def store_video(
                 updated_at=func.now(),
                 **({"telemetry": telemetry} if telemetry is not None else {}),
                 **({"warning": warning or None} if warning is not None else {}),
+                **({"language": main_language} if main_language is not None else {}),
             )
         )
     return video_id
+
+
+def _main_language(segments: list[Segment], languages: list[str]) -> str | None:
+    """The language with the most segment seconds (the first to reach it on a tie); None if none is known."""
+    seconds: dict[str, float] = {}
+    for seg, language in zip(segments, languages, strict=True):
+        if language:
+            seconds[language] = seconds.get(language, 0.0) + max(seg.end - seg.start, 0.0)
+    return max(seconds, key=seconds.__getitem__) if seconds else None
+
+
+#: The text-search configurations of each server (by URL, password hidden): a store needs them only to avoid
+#: naming one an older PostgreSQL lacks, and a server's built-in set does not change while it runs.
+_server_configs: dict[str, frozenset[str]] = {}
+
+
+def _text_configs(conn: Connection) -> frozenset[str]:
+    key = str(conn.engine.url)
+    if key not in _server_configs:
+        _server_configs[key] = frozenset(conn.execute(text("SELECT cfgname FROM pg_ts_config")).scalars())
+    return _server_configs[key]
 
 
 def segment_count(engine: Engine, video_id: int | None = None) -> int:
@@ -181,10 +224,11 @@ def segment_count(engine: Engine, video_id: int | None = None) -> int:
 
 
 def video_segments(engine: Engine, video_id: int) -> list[Segment]:
-    """A stored video's segments in spoken order (without words, which are not stored)."""
+    """A stored video's segments in spoken order, with their language and flag (without words, which are not
+    stored)."""
     stmt = (
         select(SegmentRow.start, SegmentRow.end, SegmentRow.text, SegmentRow.speaker, SegmentRow.speaker_confidence,
-               SegmentRow.avg_logprob, SegmentRow.no_speech_prob)
+               SegmentRow.avg_logprob, SegmentRow.no_speech_prob, SegmentRow.language, SegmentRow.flag)
         .where(SegmentRow.video_id == video_id)
         .order_by(SegmentRow.idx)
     )

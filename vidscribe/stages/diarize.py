@@ -91,15 +91,27 @@ def load_diarization_pipeline(settings: Settings) -> Pipeline:
     return pipeline
 
 
-def _annotation(output: object) -> Annotation:
-    """pyannote 4 returns a `DiarizeOutput`; older versions (and `legacy=True`) an `Annotation`."""
+def _annotations(output: object) -> tuple[Annotation, Annotation | None]:
+    """The diarization and its exclusive variant (one speaker at a time, which words are attributed
+    against): pyannote 4 returns a `DiarizeOutput` with both; older versions (and `legacy=True`) an
+    `Annotation` alone."""
     from pyannote.core import Annotation
 
-    return output if isinstance(output, Annotation) else output.speaker_diarization
+    if isinstance(output, Annotation):
+        return output, None
+    return output.speaker_diarization, getattr(output, "exclusive_speaker_diarization", None)
 
 
-def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | None) -> list[Turn]:
-    """pyannote's turns of one in-memory waveform, sorted by start.
+def _turns(annotation: Annotation) -> tuple[Turn, ...]:
+    return tuple(sorted(
+        (Turn(start=seg.start, end=seg.end, speaker=str(label))
+         for seg, _, label in annotation.itertracks(yield_label=True)),
+        key=lambda t: (t.start, t.end, t.speaker),
+    ))
+
+
+def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | None) -> Diarization:
+    """pyannote's turns of one in-memory waveform, sorted by start, and (pyannote 4) its exclusive turns.
 
     The pipeline is loaded inside the GPU slot (no load beside another model's work), whose record of the
     call carries its peak VRAM; on out-of-memory the batch sizes are halved, then the window is diarized on
@@ -109,7 +121,7 @@ def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | No
 
     waveform = torch.from_numpy(samples).unsqueeze(0)
 
-    def run(current: Settings) -> Annotation:
+    def run(current: Settings) -> tuple[Annotation, Annotation | None]:
         with get_runtime().scheduler.slot("diarize"), torch.inference_mode(), warnings.catch_warnings():
             # a recording of a few seconds leaves pyannote's clustering no embedding long enough to train on:
             # it averages an empty set (numpy warns), then keeps one cluster per local speaker, as intended
@@ -117,15 +129,11 @@ def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | No
             warnings.filterwarnings("ignore", "invalid value encountered in divide", RuntimeWarning)
             output = load_diarization_pipeline(current)({"waveform": waveform, "sample_rate": SAMPLE_RATE},
                                                         **speakers)
-        return _annotation(output)
+        return _annotations(output)
 
-    annotation = with_oom_fallback(settings, ("embedding_batch_size", "segmentation_batch_size"), "device",
-                                   "diarization", run)
-    return sorted(
-        (Turn(start=seg.start, end=seg.end, speaker=str(label))
-         for seg, _, label in annotation.itertracks(yield_label=True)),
-        key=lambda t: (t.start, t.end, t.speaker),
-    )
+    regular, exclusive = with_oom_fallback(settings, ("embedding_batch_size", "segmentation_batch_size"),
+                                           "device", "diarization", run)
+    return Diarization(turns=_turns(regular), exclusive=_turns(exclusive) if exclusive is not None else ())
 
 
 def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
@@ -138,13 +146,15 @@ def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None
     """
     windows = plan_windows(audio, settings.window_seconds)
     if len(windows) == 1:
-        return Diarization(turns=tuple(diarize_window(settings, audio.read(), num_speakers=num_speakers)))
+        return diarize_window(settings, audio.read(), num_speakers=num_speakers)
     encoder = load_speaker_encoder(settings)
-    window_turns, voices = [], []
+    window_turns, window_exclusive, voices = [], [], []
     for window in windows:
         samples = audio.read(window.start, window.stop)
-        turns = diarize_window(settings, samples, max_speakers=num_speakers)
-        voices.append(speaker_voices(samples, turns, encoder, settings))
-        window_turns.append([turn.shifted(window.offset) for turn in turns])
+        found = diarize_window(settings, samples, max_speakers=num_speakers)
+        voices.append(speaker_voices(samples, found.turns, encoder, settings))
+        window_turns.append([turn.shifted(window.offset) for turn in found.turns])
+        window_exclusive.append([turn.shifted(window.offset) for turn in found.exclusive])
     clusters = link_speakers(voices, settings.speaker_link_threshold, num_speakers)
-    return Diarization(turns=relabel(window_turns, clusters))
+    turns, exclusive = relabel(window_turns, clusters, window_exclusive)
+    return Diarization(turns=turns, exclusive=exclusive)

@@ -26,10 +26,7 @@ def identify_speakers(
     """Map each diarization label to an enrolled name, or to a stable anonymous label."""
     encoder = load_speaker_encoder(settings)
     usable = [p for p in profiles if p.key == encoder.key]
-    first_seen = {}
-    for turn in sorted(diarization.turns, key=lambda t: t.start):
-        first_seen.setdefault(turn.speaker, turn.start)
-    labels = sorted(first_seen, key=first_seen.__getitem__)
+    labels = diarization.speakers  # SPEAKER_00, 01, ...: already in speaking order (pipeline.in_speaking_order)
 
     # nothing to match against: skip the model entirely
     voices = speaker_voices(audio.load(), diarization.turns, encoder, settings) if usable else {}

@@ -1,100 +1,45 @@
 """Segments: attribute the transcript to speakers and cut it into retrieval-sized pieces.
 
-Why words first, then smoothing: Whisper's word timestamps are only roughly aligned (tens to hundreds of
-ms), so the speaker under each word flips single words between speakers at turn boundaries. Each word takes
-the speaker it overlaps most, then runs shorter than `segment_min_turn_seconds` join their neighbour. A
-whole-sentence vote would be simpler but merges a reply into the question whenever Whisper leaves a speaker
-change unpunctuated, which small models often do. Segments never cross a speaker change or a long pause and
-stay within the length bounds, so each belongs to one speaker and fits an embedding model's window.
+Each word takes its speaker from `vidscribe.stages.word_speakers` (turns and the transcript's punctuation and
+pauses weighed together). Segments never cross a speaker change or a long pause and stay within the length
+bounds, so each belongs to one speaker and fits an embedding model's window. Text is rebuilt with Whisper's
+own spacing (`join_words`), and a segment keeps the language and any flag of the Whisper segments it holds.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from vidscribe.settings import Settings, section
-from vidscribe.transcript import AsrSegment, Segment, SpeakerName, Transcript, Turn, Word
+from vidscribe.stages.word_speakers import assign_speakers, first_appearance_order
+from vidscribe.transcript import AsrSegment, Diarization, Segment, SpeakerName, Transcript, Turn, Word, join_words
 
 SECTION = section("SegmentsSettings", "segment_max_seconds", "segment_max_chars", "segment_pause_seconds",
-                  "segment_min_turn_seconds")
-SENTENCE_END = (".", "?", "!", "…")
-FALLBACK_LABEL = "SPEAKER_00"
+                  "speaker_change_penalty")
+SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 
 
-class TurnIndex:
-    """Turns sorted by start, for fast 'who speaks during [a, b]' look-ups over long recordings."""
-
-    def __init__(self, turns: Iterable[Turn]) -> None:
-        self.turns = sorted(turns, key=lambda t: t.start)
-        self.starts = [t.start for t in self.turns]
-        self.longest = max((t.duration for t in self.turns), default=0.0)
-
-    def overlaps(self, start: float, end: float) -> dict[str, float]:
-        """Seconds each speaker talks within [start, end]."""
-        lo = bisect.bisect_left(self.starts, start - self.longest)
-        hi = bisect.bisect_right(self.starts, end)
-        shared: dict[str, float] = {}
-        for turn in self.turns[lo:hi]:
-            seconds = min(end, turn.end) - max(start, turn.start)
-            if seconds > 0:
-                shared[turn.speaker] = shared.get(turn.speaker, 0.0) + seconds
-        return shared
-
-    def nearest(self, moment: float) -> str | None:
-        """The speaker of the turn closest to `moment` (for speech that falls between turns)."""
-        if not self.turns:
-            return None
-        i = bisect.bisect_left(self.starts, moment)
-        near = self.turns[max(0, i - 1): i + 1]
-        return min(near, key=lambda t: min(abs(moment - t.start), abs(moment - t.end))).speaker
+def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Settings) -> list[str]:
+    """The speaker label of each of the transcript's words, in order."""
+    opens = [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
+    return assign_speakers(transcript.words, opens, turns, settings.speaker_change_penalty)
 
 
-def word_labels(words: Sequence[Word], index: TurnIndex) -> list[str]:
-    """Each word's speaker: the one talking most during the word, else the nearest turn's."""
-    labels = []
-    for word in words:
-        shared = index.overlaps(word.start, word.end)
-        label = max(shared, key=shared.__getitem__) if shared else index.nearest((word.start + word.end) / 2)
-        labels.append(label or FALLBACK_LABEL)
-    return labels
+def in_speaking_order(diarization: Diarization, transcript: Transcript, settings: Settings) -> Diarization:
+    """The diarization relabelled SPEAKER_00, 01, ... in the order the speakers' words are first heard.
 
-
-def smooth(labels: list[str], words: Sequence[Word], min_seconds: float) -> list[str]:
-    """Give speaker runs shorter than `min_seconds` to their longer neighbouring run.
-
-    Shortest runs go first, so a flicker inside one speaker's turn disappears while a real reply of a few
-    words (longer than `min_seconds`) keeps its own speaker.
+    pyannote numbers speakers by its clusters, and its first turn may be a few milliseconds nobody reads; a
+    reader expects the first voice of the transcript to be SPEAKER_00. Speakers who say no word follow, in the
+    order of their first turn.
     """
-    runs: list[list] = []  # [label, first word index, last word index]
-    for i, label in enumerate(labels):
-        if runs and runs[-1][0] == label:
-            runs[-1][2] = i
-        else:
-            runs.append([label, i, i])
-
-    def seconds(run: list) -> float:
-        return words[run[2]].end - words[run[1]].start
-
-    while len(runs) > 1:
-        i = min(range(len(runs)), key=lambda k: seconds(runs[k]))
-        if seconds(runs[i]) >= min_seconds:
-            break
-        neighbours = [k for k in (i - 1, i + 1) if 0 <= k < len(runs)]
-        target = max(neighbours, key=lambda k: seconds(runs[k]))
-        runs[target][1] = min(runs[target][1], runs[i][1])
-        runs[target][2] = max(runs[target][2], runs[i][2])
-        del runs[i]
-        merged: list[list] = []
-        for run in runs:  # neighbours that now share a label become one run
-            if merged and merged[-1][0] == run[0]:
-                merged[-1][2] = run[2]
-            else:
-                merged.append(run)
-        runs = merged
-    return [label for label, first, last in runs for _ in range(first, last + 1)]
+    heard = word_speakers(transcript, diarization.word_turns, settings)
+    by_turn = [t.speaker for t in sorted(diarization.turns, key=lambda t: t.start)]
+    order = first_appearance_order([*heard, *by_turn])
+    if all(old == new for old, new in order.items()):
+        return diarization
+    return diarization.relabelled(order)
 
 
 def within_bounds(group_start: float, group_end: float, group_chars: int,
@@ -108,15 +53,18 @@ def within_bounds(group_start: float, group_end: float, group_chars: int,
 def _segment(pairs: list[tuple[AsrSegment, Word]], label: str, names: dict[str, SpeakerName]) -> Segment:
     sources = list({id(source): source for source, _ in pairs}.values())
     name = names.get(label)
+    flags = [s.flag for s in sources if s.flag]
     return Segment(
         start=pairs[0][1].start,
         end=pairs[-1][1].end,
-        text=" ".join(word.text for _, word in pairs).strip(),
+        text=join_words(word for _, word in pairs),
         speaker=name.name if name else label,
         speaker_confidence=name.confidence if name else 0.0,
         avg_logprob=float(np.mean([s.avg_logprob for s in sources])),
         no_speech_prob=float(np.max([s.no_speech_prob for s in sources])),
         words=tuple(word for _, word in pairs),
+        language=max((s.language for s in sources), key=[s.language for s in sources].count),
+        flag="; ".join(dict.fromkeys(flags)) or None,
     )
 
 
@@ -128,14 +76,13 @@ def build_segments(
     Past half the maximum length a segment also ends at a sentence end, so segments read as whole thoughts.
     """
     pairs = [(source, word) for source in transcript.segments for word in source.words]
-    words = [word for _, word in pairs]
-    labels = smooth(word_labels(words, TurnIndex(turns)), words, settings.segment_min_turn_seconds)
+    labels = word_speakers(transcript, turns, settings)
     segments: list[Segment] = []
     group: list[tuple[AsrSegment, Word]] = []
     group_label = ""
     chars = 0
     for (source, word), label in zip(pairs, labels):
-        if group and (label != group_label or not within_bounds(
+        if group and (label != group_label or source.flag != group[-1][0].flag or not within_bounds(
             group[0][1].start, group[-1][1].end, chars, word.start, word.end, len(word.text) + 1, settings,
         )):
             segments.append(_segment(group, group_label, names))

@@ -1,9 +1,11 @@
-"""Transcribe: faster-whisper with its VAD filter and word timestamps.
+"""Transcribe: faster-whisper with its VAD filter and word timestamps, then per-segment gates and language checks.
 
 Why these choices: the VAD filter stops Whisper hallucinating over silence and music (and is required by some
 small models that otherwise loop); word timestamps let each word take the speaker of the turn it falls in;
 on a GPU, `BatchedInferencePipeline` decodes many 30 s windows at once, several times faster than the
-sequential decoder, while on a CPU the sequential decoder is the faster one.
+sequential decoder, while on a CPU the sequential decoder is the faster one. What Whisper invents over silence
+is dropped and what looks like a loop is flagged (`vidscribe.stages.asr_gates`); segments in another language
+than they were decoded as are re-decoded or flagged (`vidscribe.stages.language`).
 """
 
 from __future__ import annotations
@@ -16,18 +18,24 @@ from vidscribe.audio import AudioRef
 from vidscribe.errors import BadInputError
 from vidscribe.cuda_libraries import preload_ctranslate2_cuda
 from vidscribe.gpu import model_budget_mib, resolve_compute_type, resolve_device
+from vidscribe.offline_models import ensure_whisper_base
 from vidscribe.oom import with_oom_fallback
 from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings, section
+from vidscribe.stages.asr_gates import gate
+from vidscribe.stages.language import check_languages, foreign_language_flag, unheard_language
 from vidscribe.transcript import AsrSegment, Transcript, Word
 from vidscribe.windows import plan_windows
 
 if TYPE_CHECKING:  # imported where a model loads: a run with nothing to transcribe never loads the library
     from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import TranscriptionInfo
 
 #: the settings that change a transcript: part of the stage's cache key
 SECTION = section("TranscribeSettings", "asr_model", "device", "compute_type", "asr_batch_size", "asr_beam_size",
-                  "language", "asr_min_avg_logprob", "window_seconds")
+                  "language", "asr_min_avg_logprob", "asr_no_speech_prob", "asr_max_compression_ratio",
+                  "asr_hallucination_silence_seconds", "asr_min_word_probability", "language_id_model",
+                  "window_seconds")
 
 
 def load_whisper(settings: Settings) -> WhisperModel:
@@ -37,13 +45,14 @@ def load_whisper(settings: Settings) -> WhisperModel:
         preload_ctranslate2_cuda()
     from faster_whisper import WhisperModel
 
+    def loader() -> WhisperModel:
+        ensure_whisper_base(settings)  # the packaged multilingual model is joined from its parts on first use
+        return WhisperModel(settings.asr_model, device=device, compute_type=compute_type,
+                            download_root=str(settings.models_dir / "whisper"))
+
     runtime = get_runtime()
-    return runtime.models.get(
-        "asr", settings.asr_model, device, compute_type,
-        lambda: WhisperModel(settings.asr_model, device=device, compute_type=compute_type,
-                             download_root=str(settings.models_dir / "whisper")),
-        model_budget_mib(settings, device, runtime.nvml),
-    )
+    return runtime.models.get("asr", settings.asr_model, device, compute_type, loader,
+                              model_budget_mib(settings, device, runtime.nvml))
 
 
 def transcribe_waveform(samples: np.ndarray, settings: Settings) -> Transcript:
@@ -56,49 +65,57 @@ def transcribe_waveform(samples: np.ndarray, settings: Settings) -> Transcript:
     return with_oom_fallback(settings, ("asr_batch_size",), "device", "transcription", run)
 
 
-def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) -> Transcript:
-    options = dict(language=settings.language or None, beam_size=settings.asr_beam_size,
-                   vad_filter=True, word_timestamps=True)
+def _decode(model: WhisperModel, samples: np.ndarray, settings: Settings,
+            language: str | None) -> tuple[tuple[AsrSegment, ...], TranscriptionInfo]:
+    """Whisper's segments of `samples` in `language` (None: detected), with words and Whisper's spacing."""
+    options = dict(language=language, beam_size=settings.asr_beam_size, vad_filter=True, word_timestamps=True)
     if model.model.device == "cuda":
         from faster_whisper import BatchedInferencePipeline
 
         pieces, info = BatchedInferencePipeline(model).transcribe(samples, batch_size=settings.asr_batch_size,
                                                                   **options)
     else:
-        pieces, info = model.transcribe(samples, condition_on_previous_text=False, **options)
+        pieces, info = model.transcribe(samples, condition_on_previous_text=False,
+                                        hallucination_silence_threshold=settings.asr_hallucination_silence_seconds,
+                                        **options)
     segments = tuple(
         AsrSegment(
             start=float(p.start), end=float(p.end), text=p.text.strip(), avg_logprob=float(p.avg_logprob),
             no_speech_prob=float(p.no_speech_prob), compression_ratio=float(p.compression_ratio),
-            words=tuple(Word(float(w.start), float(w.end), w.word.strip(), float(w.probability))
+            words=tuple(Word(float(w.start), float(w.end), w.word.strip(), float(w.probability),
+                             joined=not w.word[:1].isspace())
                         for w in (p.words or ())),
+            language=info.language,
         )
         for p in pieces  # a generator: decoding happens while we iterate
     )
+    return segments, info
+
+
+def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) -> Transcript:
+    segments, info = _decode(model, samples, settings, settings.language or None)
+
+    def redecode(audio: np.ndarray, language: str) -> tuple[AsrSegment, ...]:
+        return gate(_decode(model, audio, settings, language)[0], settings)
+
+    checked = gate(check_languages(segments, samples, model, settings, redecode), settings)
+    unheard = "" if any(s.words for s in checked) else unheard_language(samples, model, settings) or ""
     return Transcript(language=info.language, language_probability=float(info.language_probability),
-                      duration=float(info.duration), segments=segments)
+                      duration=float(info.duration), segments=checked, unheard=unheard)
 
 
-def check_speech(transcript: Transcript, source: str, settings: Settings) -> None:
-    """Refuse transcripts that would fill the archive with noise.
-
-    No words at all means music, noise or silence. A duration-weighted mean log-probability below
-    `asr_min_avg_logprob` (-1.1) means the model did not understand: typically speech in another language
-    than an English-only model knows, which it "translates" into confident-looking nonsense. Measured with
-    tiny.en on espeak-ng speech: German -1.24 (the tests' clip; another -2.6), English -0.25, English over an
-    8 kHz mu-law phone line -1.02 (which Whisper's per-window -1.0 refused). The margins are thin: a stopgap
-    until the language is detected per segment.
-    """
+def check_speech(transcript: Transcript, source: str) -> None:
+    """Refuse transcripts that would fill the archive with noise: no words at all (music, noise or
+    silence; or speech in another language that Whisper dropped whole), or only flagged ones (speech in a
+    language the model does not know, loops): the reason names the setting to change."""
+    if not transcript.words and transcript.unheard:
+        reason = foreign_language_flag(transcript.unheard, transcript.language)
+        raise BadInputError(f"{source}: no part was understood: {reason}")
     if not transcript.words:
         raise BadInputError(f"{source}: no speech found (music, noise or silence only); nothing to store")
-    weights = [s.end - s.start for s in transcript.segments]
-    mean_logprob = float(np.average([s.avg_logprob for s in transcript.segments], weights=weights))
-    if mean_logprob < settings.asr_min_avg_logprob:
-        raise BadInputError(
-            f"{source}: the speech was not understood (mean log-probability {mean_logprob:.2f} < "
-            f"{settings.asr_min_avg_logprob}); if it is not in '{settings.language or 'the detected language'}'"
-            f", set VIDSCRIBE_LANGUAGE and a multilingual VIDSCRIBE_ASR_MODEL (e.g. large-v3)"
-        )
+    if all(segment.flag for segment in transcript.segments):
+        flags = [segment.flag for segment in transcript.segments]
+        raise BadInputError(f"{source}: no part was understood: {max(flags, key=flags.count)}")
 
 
 def join_windows(parts: list[tuple[float, Transcript]], duration: float) -> Transcript:
@@ -106,7 +123,8 @@ def join_windows(parts: list[tuple[float, Transcript]], duration: float) -> Tran
     recording's; the language is the first window's (fixed anyway unless VIDSCRIBE_LANGUAGE is empty)."""
     first = parts[0][1]
     segments = tuple(segment.shifted(offset) for offset, part in parts for segment in part.segments)
-    return Transcript(first.language, first.language_probability, duration, segments)
+    unheard = next((part.unheard for _, part in parts if part.unheard), "")
+    return Transcript(first.language, first.language_probability, duration, segments, unheard)
 
 
 def transcribe(audio: AudioRef, settings: Settings) -> Transcript:
@@ -119,6 +137,6 @@ def transcribe(audio: AudioRef, settings: Settings) -> Transcript:
     parts = [(window.offset, transcribe_waveform(audio.read(window.start, window.stop), settings))
              for window in plan_windows(audio, settings.window_seconds)]
     transcript = join_windows(parts, audio.duration)
-    check_speech(transcript, audio.source, settings)
+    check_speech(transcript, audio.source)
     return transcript
 

@@ -1,0 +1,54 @@
+"""Per-segment gates on Whisper's output (hand-made segments: fast and exact)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from vidscribe.stages.asr_gates import gate, repeated_phrase
+from vidscribe.stages.language import doubtful_runs
+from vidscribe.transcript import AsrSegment, Word
+
+
+@pytest.mark.parametrize("text, loop", [
+    ("We had to focus on the rest of the rest of the rest of the rest of the rest.", ("the rest of", 4)),
+    ("Thank you. Thank you. Thank you.", ("thank you", 3)),
+    ("no no no no no no no no", ("no", 8)),
+    ("No, no, no, that is not what I said.", None),  # speech repeats a word; a loop repeats a phrase
+    ("The rest of the day, the rest of the week.", None),
+    ("It's a long, long way to Tipperary, it's a long way to go.", None),
+])
+def test_repeated_phrase(text, loop):
+    assert repeated_phrase(text) == loop
+
+
+def segment(text: str, *, avg_logprob: float = -0.3, no_speech_prob: float = 0.05, compression_ratio: float = 1.4,
+            probability: float = 0.9) -> AsrSegment:
+    words = tuple(Word(i * 0.3, i * 0.3 + 0.3, w, probability) for i, w in enumerate(text.split()))
+    return AsrSegment(0.0, len(words) * 0.3, text, avg_logprob, no_speech_prob, compression_ratio, words, "en")
+
+
+def test_gate_drops_silence_flags_loops_and_keeps_speech(settings):
+    speech = segment("We planted tomatoes along the fence.")
+    silence = segment("Thank you very much.", avg_logprob=-1.3, no_speech_prob=0.8, probability=0.3)
+    heard_in_a_silent_window = segment("Goodbye everyone.", avg_logprob=-1.3, no_speech_prob=0.8)
+    loop = segment("the rest of the rest of the rest of the rest", avg_logprob=-0.8)
+    squeezed = segment("la la la la la la la la la la", compression_ratio=3.1)
+    kept = gate((speech, silence, heard_in_a_silent_window, loop, squeezed), settings)
+    assert [s.text for s in kept] == [speech.text, heard_in_a_silent_window.text, loop.text, squeezed.text]
+    assert [s.flag for s in kept[:2]] == [None, None]
+    assert kept[2].flag == "repeated phrase 'the rest of' x3 (a decoding loop)"
+    assert kept[3].flag.startswith("repeated phrase 'la' x10")
+    assert gate((segment("a b c d e f", compression_ratio=2.5),), settings)[0].flag.startswith("repetitive text")
+
+
+def test_doubtful_runs_grow_over_nearly_doubtful_neighbours(settings):
+    def at(start: float, probability: float) -> AsrSegment:
+        return replace(segment("ein zwei drei", probability=probability), start=start, end=start + 4.0)
+
+    medians = [0.95, 0.35, 0.62, 0.2, 0.9, 0.7, 0.75, 0.3]
+    runs = doubtful_runs(tuple(at(5.0 * i, p) for i, p in enumerate(medians)), settings)
+    assert runs == [[1, 2, 3], [5, 6, 7]]  # 0.62 joins its doubtful neighbours; 0.9 and 0.95 stay English
+    long = tuple(at(5.0 * i, 0.3) for i in range(10))
+    assert doubtful_runs(long, settings) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9]]  # at most 30 s each

@@ -1,0 +1,156 @@
+"""Language per segment: find the parts of a recording that are not in the language they were decoded as.
+
+Why per segment, and only where decoding struggled: a channel's episode may open in English and switch to
+German, or quote a song in Spanish. Whisper detects one language per recording (or window) from its first
+30 s, and an English-only model knows one language only: it "translates" anything else into fluent nonsense
+("the rest of the rest of the rest ..."). Identifying the language of every segment would cost an encoder pass
+each. Whisper's log-probability cannot pick the doubtful ones, because faster-whisper reports one figure for a
+whole 30 s decoding window, shared by its segments; the words' own probabilities can: a segment whose median
+word probability is below `asr_min_word_probability` is doubtful (espeak English through tiny.en: 0.83 and
+above; German through it: 0.51 and below; pyannote's real two-voice sample: 0.91 and above).
+
+Consecutive doubtful segments are identified together, up to Whisper's 30 s window (one encoder pass, and
+more speech makes the identification surer). A run found to be in another language is re-decoded in it when the
+ASR model knows it (a multilingual model), else kept flagged with a reason that names the language and the
+settings to change. The identifier is Whisper itself: the ASR model when it is multilingual, else
+`language_id_model` (the offline profile's packaged Whisper base), loaded once per process like every model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vidscribe.audio import SAMPLE_RATE
+from vidscribe.gpu import model_budget_mib, resolve_compute_type, resolve_device
+from vidscribe.offline_models import ensure_whisper_base
+from vidscribe.runtime import get_runtime
+from vidscribe.settings import Settings
+from vidscribe.transcript import AsrSegment
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+#: below this identification probability the segment's language is left as decoded
+MIN_LANGUAGE_PROBABILITY = 0.5
+#: less speech than this (seconds) is too little to identify its language
+MIN_SPEECH_SECONDS = 1.0
+#: the longest run of doubtful segments identified at once: Whisper's window
+RUN_SECONDS = 30.0
+#: neighbours of a doubtful segment join its run up to this much above `asr_min_word_probability`
+RUN_MARGIN = 0.2
+
+Redecode = Callable[[np.ndarray, str], tuple[AsrSegment, ...]]
+
+
+def load_identifier(asr: WhisperModel, settings: Settings) -> WhisperModel:
+    """The model that identifies languages: the ASR model if multilingual, else `language_id_model`."""
+    if asr.model.is_multilingual or not settings.language_id_model:
+        return asr
+    from faster_whisper import WhisperModel
+
+    device = resolve_device(settings.device)
+    compute_type = resolve_compute_type(settings.compute_type, device)
+    name = settings.language_id_model
+
+    def loader() -> WhisperModel:
+        ensure_whisper_base(settings)  # the offline identifier is joined from its packages on first use
+        return WhisperModel(name, device=device, compute_type=compute_type,
+                            download_root=str(settings.models_dir / "whisper"))
+
+    runtime = get_runtime()
+    return runtime.models.get("language_id", name, device, compute_type, loader,
+                              model_budget_mib(settings, device, runtime.nvml))
+
+
+def median_word_probability(segment: AsrSegment) -> float:
+    probabilities = [word.probability for word in segment.words]
+    return float(np.median(probabilities)) if probabilities else 1.0
+
+
+def doubtful(segment: AsrSegment, settings: Settings) -> bool:
+    """Whether the segment's words were decoded with little confidence (see the module docstring)."""
+    return median_word_probability(segment) < settings.asr_min_word_probability
+
+
+def doubtful_runs(segments: tuple[AsrSegment, ...], settings: Settings) -> list[list[int]]:
+    """Indices of consecutive unflagged segments to identify together, in runs of at most `RUN_SECONDS`.
+
+    A run holds at least one doubtful segment and grows over neighbours that are nearly doubtful (median word
+    probability below the threshold plus `RUN_MARGIN`), as a VAD's hysteresis does: a German sentence that
+    tiny.en happened to decode with 0.62 sits between two at 0.35 and must not stay alone as "English".
+    """
+    loose = settings.asr_min_word_probability + RUN_MARGIN
+    runs: list[list[int]] = []
+    chain: list[int] = []
+    for i, segment in enumerate([*segments, None]):
+        if segment is not None and not segment.flag and median_word_probability(segment) < loose:
+            chain.append(i)
+            continue
+        if any(doubtful(segments[k], settings) for k in chain):
+            for k in chain:
+                if runs and runs[-1][-1] == k - 1 and segments[k].end - segments[runs[-1][0]].start <= RUN_SECONDS:
+                    runs[-1].append(k)
+                else:
+                    runs.append([k])
+        chain = []
+    return runs
+
+
+def foreign_language_flag(language: str, decoded_as: str) -> str:
+    """The flag of speech in `language` that a model of `decoded_as` only cannot transcribe."""
+    return (f"speech in '{language}', not '{decoded_as}': set VIDSCRIBE_LANGUAGE={language} (or empty to detect) "
+            f"and a multilingual VIDSCRIBE_ASR_MODEL (offline: base; gpu: large-v3)")
+
+
+def _span(samples: np.ndarray, start: float, end: float) -> np.ndarray:
+    return samples[max(int(start * SAMPLE_RATE), 0):int(end * SAMPLE_RATE)]
+
+
+def unheard_language(samples: np.ndarray, asr: WhisperModel, settings: Settings) -> str | None:
+    """The language of the speech in `samples` when it is not the configured one, else None.
+
+    For a recording where Whisper kept no words: faster-whisper drops a whole recording of speech in another
+    language as a hallucination (`hallucination_silence_threshold`), which must not be reported as "no
+    speech". Silero VAD (faster-whisper's) finds the speech; none, and it is music, noise or silence.
+    """
+    from faster_whisper.vad import collect_chunks, get_speech_timestamps
+
+    if not settings.language:
+        return None
+    chunks = get_speech_timestamps(samples)
+    if sum(chunk["end"] - chunk["start"] for chunk in chunks) < MIN_SPEECH_SECONDS * SAMPLE_RATE:
+        return None
+    speech = np.concatenate(collect_chunks(samples, chunks)[0])
+    language, probability, _ = load_identifier(asr, settings).detect_language(audio=speech)
+    return language if probability >= MIN_LANGUAGE_PROBABILITY and language != settings.language else None
+
+
+def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: WhisperModel,
+                    settings: Settings, redecode: Redecode) -> tuple[AsrSegment, ...]:
+    """The segments with their language checked where decoding struggled (see the module docstring).
+
+    `samples` are the audio the segments' times refer to; `redecode(audio, language)` transcribes a run's
+    audio again in `language` (only called when the ASR model is multilingual).
+    """
+    runs = doubtful_runs(segments, settings)
+    if not runs:
+        return segments
+    identifier = load_identifier(asr, settings)
+    replaced: dict[int, tuple[AsrSegment, ...]] = {}
+    for run in runs:
+        first, last = segments[run[0]], segments[run[-1]]
+        language, probability, _ = identifier.detect_language(audio=_span(samples, first.start, last.end))
+        if probability < MIN_LANGUAGE_PROBABILITY or language == first.language:
+            continue
+        if asr.model.is_multilingual:
+            again = redecode(_span(samples, first.start, last.end), language)
+            replaced[run[0]] = tuple(replace(s.shifted(first.start), language=language) for s in again)
+        else:
+            flag = foreign_language_flag(language, first.language)
+            replaced[run[0]] = tuple(replace(segments[i], language=language, flag=flag) for i in run)
+        replaced.update({i: () for i in run[1:]})
+    return tuple(s for i, segment in enumerate(segments) for s in replaced.get(i, (segment,)))
