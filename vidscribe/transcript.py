@@ -98,25 +98,14 @@ class Diarization:
     turns: tuple[Turn, ...]
     skipped: bool = False
     reason: str = ""
-    #: the same turns with overlapped speech given to one speaker only (pyannote 4's exclusive diarization);
-    #: empty where the diarizer gives none
-    exclusive: tuple[Turn, ...] = ()
 
     @property
     def speakers(self) -> list[str]:
         return sorted({t.speaker for t in self.turns})
 
-    @property
-    def word_turns(self) -> tuple[Turn, ...]:
-        """The turns words are attributed against: the exclusive ones where there are any."""
-        return self.exclusive or self.turns
-
     def relabelled(self, labels: dict[str, str]) -> "Diarization":
         """The same diarization with each speaker label replaced by `labels[label]`."""
-        def rename(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
-            return tuple(replace(t, speaker=labels.get(t.speaker, t.speaker)) for t in turns)
-
-        return replace(self, turns=rename(self.turns), exclusive=rename(self.exclusive))
+        return replace(self, turns=tuple(replace(t, speaker=labels.get(t.speaker, t.speaker)) for t in self.turns))
 
 
 @dataclass(frozen=True)

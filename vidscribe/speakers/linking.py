@@ -45,24 +45,15 @@ def link_speakers(
     return dict(zip(keys, clusters.tolist()))
 
 
-def relabel(window_turns: Sequence[Sequence[Turn]], clusters: Mapping[WindowSpeaker, int],
-            *also: Sequence[Sequence[Turn]]) -> tuple[tuple[Turn, ...], ...]:
+def relabel(window_turns: Sequence[Sequence[Turn]], clusters: Mapping[WindowSpeaker, int]) -> tuple[Turn, ...]:
     """All windows' turns (already in recording time) under one label per voice, SPEAKER_00.. by first
     appearance, sorted like pyannote's. A window-speaker without a voice (too little speech to embed) keeps
-    a label of its own: joining it to anyone would be a guess. `also`: other turns of the same windows (the
-    exclusive diarization, whose speakers are the same), relabelled alike; one tuple of turns per argument."""
-    def voice(window: int, turn: Turn) -> Hashable:
-        return clusters.get((window, turn.speaker), (window, turn.speaker))
-
-    tagged = sorted(((turn, voice(window, turn)) for window, turns in enumerate(window_turns) for turn in turns),
+    a label of its own: joining it to anyone would be a guess."""
+    tagged = sorted(((turn, clusters.get((window, turn.speaker), (window, turn.speaker)))
+                     for window, turns in enumerate(window_turns) for turn in turns),
                     key=lambda pair: (pair[0].start, pair[0].end))
     names: dict[Hashable, str] = {}
-    for _, who in tagged:
-        names.setdefault(who, anonymous_label(len(names)))
-
-    def renamed(windows: Sequence[Sequence[Turn]]) -> tuple[Turn, ...]:
-        turns = (Turn(turn.start, turn.end, names[voice(window, turn)])
-                 for window, turns in enumerate(windows) for turn in turns)
-        return tuple(sorted(turns, key=lambda t: (t.start, t.end, t.speaker)))
-
-    return tuple(renamed(windows) for windows in (window_turns, *also))
+    for _, voice in tagged:
+        names.setdefault(voice, anonymous_label(len(names)))
+    turns = (Turn(turn.start, turn.end, names[voice]) for turn, voice in tagged)
+    return tuple(sorted(turns, key=lambda t: (t.start, t.end, t.speaker)))

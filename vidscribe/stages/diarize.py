@@ -91,15 +91,15 @@ def load_diarization_pipeline(settings: Settings) -> Pipeline:
     return pipeline
 
 
-def _annotations(output: object) -> tuple[Annotation, Annotation | None]:
-    """The diarization and its exclusive variant (one speaker at a time, which words are attributed
-    against): pyannote 4 returns a `DiarizeOutput` with both; older versions (and `legacy=True`) an
-    `Annotation` alone."""
+def _annotation(output: object) -> Annotation:
+    """pyannote 4 returns a `DiarizeOutput`; older versions (and `legacy=True`) an `Annotation`.
+
+    Its exclusive diarization (one speaker at a time) is not used: words are attributed against the full
+    turns (`vidscribe.stages.word_speakers`), which measured better on pyannote's sample (1 word of 69 with
+    the wrong speaker against 2) and the same on the benchmark's dialogues."""
     from pyannote.core import Annotation
 
-    if isinstance(output, Annotation):
-        return output, None
-    return output.speaker_diarization, getattr(output, "exclusive_speaker_diarization", None)
+    return output if isinstance(output, Annotation) else output.speaker_diarization
 
 
 def _turns(annotation: Annotation) -> tuple[Turn, ...]:
@@ -111,7 +111,7 @@ def _turns(annotation: Annotation) -> tuple[Turn, ...]:
 
 
 def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | None) -> Diarization:
-    """pyannote's turns of one in-memory waveform, sorted by start, and (pyannote 4) its exclusive turns.
+    """pyannote's turns of one in-memory waveform, sorted by start.
 
     The pipeline is loaded inside the GPU slot (no load beside another model's work), whose record of the
     call carries its peak VRAM; on out-of-memory the batch sizes are halved, then the window is diarized on
@@ -121,7 +121,7 @@ def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | No
 
     waveform = torch.from_numpy(samples).unsqueeze(0)
 
-    def run(current: Settings) -> tuple[Annotation, Annotation | None]:
+    def run(current: Settings) -> Annotation:
         with get_runtime().scheduler.slot("diarize"), torch.inference_mode(), warnings.catch_warnings():
             # a recording of a few seconds leaves pyannote's clustering no embedding long enough to train on:
             # it averages an empty set (numpy warns), then keeps one cluster per local speaker, as intended
@@ -129,11 +129,11 @@ def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | No
             warnings.filterwarnings("ignore", "invalid value encountered in divide", RuntimeWarning)
             output = load_diarization_pipeline(current)({"waveform": waveform, "sample_rate": SAMPLE_RATE},
                                                         **speakers)
-        return _annotations(output)
+        return _annotation(output)
 
-    regular, exclusive = with_oom_fallback(settings, ("embedding_batch_size", "segmentation_batch_size"),
-                                           "device", "diarization", run)
-    return Diarization(turns=_turns(regular), exclusive=_turns(exclusive) if exclusive is not None else ())
+    annotation = with_oom_fallback(settings, ("embedding_batch_size", "segmentation_batch_size"), "device",
+                                   "diarization", run)
+    return Diarization(turns=_turns(annotation))
 
 
 def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
@@ -148,13 +148,11 @@ def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None
     if len(windows) == 1:
         return diarize_window(settings, audio.read(), num_speakers=num_speakers)
     encoder = load_speaker_encoder(settings)
-    window_turns, window_exclusive, voices = [], [], []
+    window_turns, voices = [], []
     for window in windows:
         samples = audio.read(window.start, window.stop)
-        found = diarize_window(settings, samples, max_speakers=num_speakers)
-        voices.append(speaker_voices(samples, found.turns, encoder, settings))
-        window_turns.append([turn.shifted(window.offset) for turn in found.turns])
-        window_exclusive.append([turn.shifted(window.offset) for turn in found.exclusive])
+        turns = diarize_window(settings, samples, max_speakers=num_speakers).turns
+        voices.append(speaker_voices(samples, turns, encoder, settings))
+        window_turns.append([turn.shifted(window.offset) for turn in turns])
     clusters = link_speakers(voices, settings.speaker_link_threshold, num_speakers)
-    turns, exclusive = relabel(window_turns, clusters, window_exclusive)
-    return Diarization(turns=turns, exclusive=exclusive)
+    return Diarization(turns=relabel(window_turns, clusters))

@@ -10,15 +10,16 @@ word probability is below `asr_min_word_probability` is doubtful (espeak English
 above; German through it: 0.51 and below; pyannote's real two-voice sample: 0.91 and above).
 
 Consecutive doubtful segments are identified together, up to Whisper's 30 s window (one encoder pass, and
-more speech makes the identification surer). A run found to be in another language is re-decoded in it when the
-ASR model knows it (a multilingual model), else kept flagged with a reason that names the language and the
-settings to change. The identifier is Whisper itself: the ASR model when it is multilingual, else
+more speech makes the identification surer). A run found to be in another language is re-decoded in it when
+the ASR model knows it (a multilingual model; the new decoding is kept only if its words are surer than the
+old ones', because identification on a few unclear seconds can be wrong: French heard as Thai), else kept
+flagged with a reason that names the language and the settings to change. The identifier is Whisper itself: the ASR model when it is multilingual, else
 `language_id_model` (the offline profile's packaged Whisper base), loaded once per process like every model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,12 @@ def foreign_language_flag(language: str, decoded_as: str) -> str:
             f"and a multilingual VIDSCRIBE_ASR_MODEL (offline: base; gpu: large-v3)")
 
 
+def _word_confidence(segments: Sequence[AsrSegment]) -> float:
+    """Median probability of the segments' words (0 without words): which of two decodings Whisper is surer of."""
+    probabilities = [word.probability for segment in segments for word in segment.words]
+    return float(np.median(probabilities)) if probabilities else 0.0
+
+
 def _span(samples: np.ndarray, start: float, end: float) -> np.ndarray:
     return samples[max(int(start * SAMPLE_RATE), 0):int(end * SAMPLE_RATE)]
 
@@ -147,8 +154,11 @@ def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: 
         if probability < MIN_LANGUAGE_PROBABILITY or language == first.language:
             continue
         if asr.model.is_multilingual:
-            again = redecode(_span(samples, first.start, last.end), language)
-            replaced[run[0]] = tuple(replace(s.shifted(first.start), language=language) for s in again)
+            again = tuple(replace(s.shifted(first.start), language=language)
+                          for s in redecode(_span(samples, first.start, last.end), language))
+            if _word_confidence(again) <= _word_confidence([segments[i] for i in run]):
+                continue  # identification on a short, unclear stretch can be wrong: keep the better decoding
+            replaced[run[0]] = again
         else:
             flag = foreign_language_flag(language, first.language)
             replaced[run[0]] = tuple(replace(segments[i], language=language, flag=flag) for i in run)

@@ -34,7 +34,7 @@ def in_speaking_order(diarization: Diarization, transcript: Transcript, settings
     reader expects the first voice of the transcript to be SPEAKER_00. Speakers who say no word follow, in the
     order of their first turn.
     """
-    heard = word_speakers(transcript, diarization.word_turns, settings)
+    heard = word_speakers(transcript, diarization.turns, settings)
     by_turn = [t.speaker for t in sorted(diarization.turns, key=lambda t: t.start)]
     order = first_appearance_order([*heard, *by_turn])
     if all(old == new for old, new in order.items()):

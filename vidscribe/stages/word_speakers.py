@@ -35,7 +35,7 @@ NEAR_SECONDS = 0.3
 #: evidence floor, so that no speaker is impossible for a word (log space)
 FLOOR = 1e-3
 #: what makes a speaker change cheaper, in log-evidence units (see module docstring)
-SENTENCE_BONUS = 2.5
+SENTENCE_BONUS = 3.5
 CLAUSE_BONUS = 1.0
 SEGMENT_BONUS = 1.0
 PAUSE_BONUS_PER_SECOND = 2.5
