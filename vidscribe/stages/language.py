@@ -13,8 +13,9 @@ Consecutive doubtful segments are identified together, up to Whisper's 30 s wind
 more speech makes the identification surer). A run found to be in another language is re-decoded in it when
 the ASR model knows it (a multilingual model; the new decoding is kept only if its words are surer than the
 old ones', because identification on a few unclear seconds can be wrong: French heard as Thai), else kept
-flagged with a reason that names the language and the settings to change. The identifier is Whisper itself: the ASR model when it is multilingual, else
-`language_id_model` (the offline profile's packaged Whisper base), loaded once per process like every model.
+flagged with a reason that names the language and the settings to change. The identifier is Whisper itself:
+the ASR model when it is multilingual, else `language_id_model` (the offline profile's packaged Whisper
+base), loaded once per process like every model.
 """
 
 from __future__ import annotations
@@ -26,10 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vidscribe.audio import SAMPLE_RATE
-from vidscribe.gpu import model_budget_mib, resolve_compute_type, resolve_device
-from vidscribe.offline_models import ensure_whisper_base
-from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings
+from vidscribe.stages.whisper_models import load_faster_whisper
 from vidscribe.transcript import AsrSegment
 
 if TYPE_CHECKING:
@@ -51,20 +50,7 @@ def load_identifier(asr: WhisperModel, settings: Settings) -> WhisperModel:
     """The model that identifies languages: the ASR model if multilingual, else `language_id_model`."""
     if asr.model.is_multilingual or not settings.language_id_model:
         return asr
-    from faster_whisper import WhisperModel
-
-    device = resolve_device(settings.device)
-    compute_type = resolve_compute_type(settings.compute_type, device)
-    name = settings.language_id_model
-
-    def loader() -> WhisperModel:
-        ensure_whisper_base(settings)  # the offline identifier is joined from its packages on first use
-        return WhisperModel(name, device=device, compute_type=compute_type,
-                            download_root=str(settings.models_dir / "whisper"))
-
-    runtime = get_runtime()
-    return runtime.models.get("language_id", name, device, compute_type, loader,
-                              model_budget_mib(settings, device, runtime.nvml))
+    return load_faster_whisper("language_id", settings.language_id_model, settings)
 
 
 def median_word_probability(segment: AsrSegment) -> float:

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidscribe.settings import Settings, section
-from vidscribe.stages.word_speakers import assign_speakers, first_appearance_order
+from vidscribe.stages.word_speakers import SENTENCE_END, assign_speakers, first_appearance_order
 from vidscribe.transcript import AsrSegment, Diarization, Segment, SpeakerName, Transcript, Turn, Word, join_words
 
 SECTION = section("SegmentsSettings", "segment_max_seconds", "segment_max_chars", "segment_pause_seconds",
                   "speaker_change_penalty")
-SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 
 
 def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Settings) -> list[str]:

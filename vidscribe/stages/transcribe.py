@@ -16,14 +16,12 @@ import numpy as np
 
 from vidscribe.audio import AudioRef
 from vidscribe.errors import BadInputError
-from vidscribe.cuda_libraries import preload_ctranslate2_cuda
-from vidscribe.gpu import model_budget_mib, resolve_compute_type, resolve_device
-from vidscribe.offline_models import ensure_whisper_base
 from vidscribe.oom import with_oom_fallback
 from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings, section
 from vidscribe.stages.asr_gates import gate
 from vidscribe.stages.language import check_languages, foreign_language_flag, unheard_language
+from vidscribe.stages.whisper_models import load_faster_whisper
 from vidscribe.transcript import AsrSegment, Transcript, Word
 from vidscribe.windows import plan_windows
 
@@ -39,20 +37,7 @@ SECTION = section("TranscribeSettings", "asr_model", "device", "compute_type", "
 
 
 def load_whisper(settings: Settings) -> WhisperModel:
-    device = resolve_device(settings.device)
-    compute_type = resolve_compute_type(settings.compute_type, device)
-    if device == "cuda":  # CTranslate2 dlopens cuBLAS 12 by name on its first GPU call
-        preload_ctranslate2_cuda()
-    from faster_whisper import WhisperModel
-
-    def loader() -> WhisperModel:
-        ensure_whisper_base(settings)  # the packaged multilingual model is joined from its parts on first use
-        return WhisperModel(settings.asr_model, device=device, compute_type=compute_type,
-                            download_root=str(settings.models_dir / "whisper"))
-
-    runtime = get_runtime()
-    return runtime.models.get("asr", settings.asr_model, device, compute_type, loader,
-                              model_budget_mib(settings, device, runtime.nvml))
+    return load_faster_whisper("asr", settings.asr_model, settings)
 
 
 def transcribe_waveform(samples: np.ndarray, settings: Settings) -> Transcript:

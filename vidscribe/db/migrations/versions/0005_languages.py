@@ -30,6 +30,16 @@ branch_labels = None
 depends_on = None
 
 
+def _generate_text_search(config: str) -> None:
+    """Re-create the generated `text_search` column (and its GIN index) with the configuration `config`: a
+    column name (per row) or a quoted configuration."""
+    op.drop_index("ix_segments_text_search", table_name="segments")
+    op.drop_column("segments", "text_search")
+    op.execute("ALTER TABLE segments ADD COLUMN text_search tsvector "
+               f"GENERATED ALWAYS AS (to_tsvector({config}, text)) STORED")
+    op.create_index("ix_segments_text_search", "segments", ["text_search"], postgresql_using="gin")
+
+
 def upgrade() -> None:
     op.add_column("videos", sa.Column("language", sa.Text, nullable=True))
     op.add_column("segments", sa.Column("language", sa.Text, nullable=False, server_default=""))
@@ -39,25 +49,13 @@ def upgrade() -> None:
                                         server_default=sa.text("'english'::regconfig")))
     op.alter_column("segments", "text_config", server_default=sa.text("'simple'::regconfig"))
 
-    op.drop_index("ix_segments_text_search", table_name="segments")
-    op.drop_column("segments", "text_search")
-    op.execute(
-        "ALTER TABLE segments ADD COLUMN text_search tsvector "
-        "GENERATED ALWAYS AS (to_tsvector(text_config, text)) STORED"
-    )
-    op.create_index("ix_segments_text_search", "segments", ["text_search"], postgresql_using="gin")
+    _generate_text_search("text_config")
     op.create_index("ix_segments_text_config", "segments", ["text_config"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_segments_text_config", table_name="segments")
-    op.drop_index("ix_segments_text_search", table_name="segments")
-    op.drop_column("segments", "text_search")
-    op.execute(
-        "ALTER TABLE segments ADD COLUMN text_search tsvector "
-        "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"
-    )
-    op.create_index("ix_segments_text_search", "segments", ["text_search"], postgresql_using="gin")
+    _generate_text_search("'english'")
     op.drop_column("segments", "text_config")
     op.drop_column("segments", "flag")
     op.drop_column("segments", "language")
