@@ -52,3 +52,17 @@ def test_doubtful_runs_grow_over_nearly_doubtful_neighbours(settings):
     assert runs == [[1, 2, 3], [5, 6, 7]]  # 0.62 joins its doubtful neighbours; 0.9 and 0.95 stay English
     long = tuple(at(5.0 * i, 0.3) for i in range(10))
     assert doubtful_runs(long, settings) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9]]  # at most 30 s each
+
+
+def test_the_batched_decoder_keeps_whispers_segments(settings, sample):
+    """The GPU's decoder (here on the CPU): Whisper's own segments, not one per 30 s VAD chunk, so a gate
+    judges a sentence, not a chunk. Without timestamps pyannote's sample came out as one 23 s segment whose
+    "Hello." x6 flagged it whole, and nothing was stored."""
+    from vidscribe.stages.transcribe import transcribe_waveform
+
+    batched = settings.model_copy(update={"asr_decoder": "batched", "device": "cpu"})
+    transcript = transcribe_waveform(sample["waveform"][0].numpy(), batched)
+    kept = [s for s in transcript.segments if not s.flag]
+    assert len(kept) >= 3 and max(s.end - s.start for s in kept) < 12
+    words = " ".join(s.text for s in kept).lower()
+    assert "chicago" in words and "new jersey" in words

@@ -203,6 +203,58 @@ def test_out_of_memory_halves_the_batch_then_moves_to_cpu(settings, monkeypatch,
         with_oom_fallback(on_gpu, ("text_embedding_batch_size",), "device", "x", lambda s: int("not a number"))
 
 
+def _overlaps(scheduler: GpuScheduler, calls: list[tuple[str, bool]]) -> int:
+    """Run `calls` (model, concurrent) at once, each holding its slot 0.3 s; how many ran at the same time."""
+    running, most, lock = [0], [0], threading.Lock()
+
+    def call(model: str, concurrent: bool) -> None:
+        with scheduler.slot(model, concurrent=concurrent):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.3)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=call, args=c) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return most[0]
+
+
+def test_cpu_slots_run_calls_side_by_side_but_one_call_per_stateful_model():
+    two = GpuScheduler("", 2.0, NvmlSampler(), EventBus(), slots=2)
+    assert _overlaps(two, [("asr", True), ("diarize", False)]) == 2  # different models: side by side
+    assert _overlaps(two, [("asr", True), ("asr", True), ("asr", True)]) == 2  # CTranslate2 workers, 2 slots
+    assert _overlaps(two, [("diarize", False), ("diarize", False)]) == 1  # pyannote keeps state per call
+    one = GpuScheduler("", 2.0, NvmlSampler(), EventBus())
+    assert _overlaps(one, [("asr", True), ("asr", True), ("diarize", False)]) == 1  # a GPU: one at a time
+    assert len(two.jobs) == 7 and not two._running
+
+
+def test_a_cpu_worker_runs_two_model_calls_on_one_thread_each(settings):
+    """The cpu tier's slots and threads reach the runtime, torch (in every thread) and CTranslate2."""
+    tuned = settings.model_copy(update={"model_slots": 2, "torch_threads": 1, "asr_cpu_threads": 1})
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # as a process that has not set them (an earlier test's runtime may have)
+        runtime = Runtime(tuned)
+        assert torch.get_num_threads() == 2  # not at start-up: a run that loads no model imports no torch
+        assert runtime.scheduler.slots == 2
+        runtime.models.get("test", "none", "cpu", "float32", lambda: object())  # threads set before a load
+        assert torch.get_num_threads() == 1
+        seen: list[int] = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        assert seen == [1]  # a model thread of the batch's pool, not only the main thread
+    finally:
+        torch.set_num_threads(before)
+    assert tuned_values("auto", Hardware(None, 2, 24_000))["model_slots"] == 2
+
+
 def test_hardware_profiles_choose_counts_and_batches_and_settings_override(monkeypatch):
     card16 = tuned_values("auto", Hardware(gpu_mib=16_376, cpu_cores=8, ram_mib=32_000))
     card80 = tuned_values("auto", Hardware(gpu_mib=81_559, cpu_cores=32, ram_mib=256_000))
@@ -211,6 +263,11 @@ def test_hardware_profiles_choose_counts_and_batches_and_settings_override(monke
     assert (card80["asr_batch_size"], card80["embedding_batch_size"], card80["backfill_parallel"]) == (64, 64, 6)
     assert card80["text_embedding_batch_size"] >= card16["text_embedding_batch_size"] >= 256
     assert (cpu["cpu_workers"], cpu["backfill_parallel"], cpu["embedding_batch_size"]) == (1, 2, 8)
+    assert (cpu["model_slots"], cpu["torch_threads"], cpu["asr_cpu_threads"]) == (2, 1, 1)
+    assert (cpu["diarization_step"], cpu["diarization_embedding_max_seconds"]) == (0.25, 5.0)
+    many = tuned_values("auto", Hardware(None, 16, 64_000))
+    assert (many["model_slots"], many["torch_threads"]) == (2, 8)
+    assert "model_slots" not in card16 and "diarization_embedding_max_seconds" not in card80  # pyannote's own
     assert tuned_values("auto", Hardware(None, 16, 6_000))["backfill_parallel"] == 1  # little RAM: one video
     assert tuned_values("none", Hardware(None, 2, 24_000)) == {}
 

@@ -9,6 +9,10 @@ workers share it (set the limit's slots to the number of GPUs).
 
 Queued work is grouped by model: when the slot frees, a waiter for the model that just ran goes first (no
 weight swap), unless the oldest waiter has waited longer than `AFFINITY_MAX_WAIT` (no starvation).
+
+A CPU-only worker has more than one slot (`model_slots`, issue #14): its cores run model calls side by side,
+one thread each, which beats one call on all cores. Two calls of one model run at once only where the model
+allows it (`concurrent=True`: CTranslate2 runs `num_workers` calls); other models hold state per call.
 Every call is recorded (model, video, stage, queue time, run time, peak VRAM) for the per-video telemetry, and
 published on the runtime's bus with the handoff gaps between calls (the benchmark's counters listen there).
 """
@@ -66,6 +70,7 @@ class _Waiter:
     model: str
     seq: int
     since: float
+    concurrent: bool = False
 
 
 class PrefectSlotLease:
@@ -125,10 +130,12 @@ class PrefectSlotLease:
 class GpuScheduler:
     """The per-process GPU slot (see the module docstring)."""
 
-    def __init__(self, limit_name: str, lease_idle_seconds: float, nvml: NvmlSampler, bus: EventBus) -> None:
+    def __init__(self, limit_name: str, lease_idle_seconds: float, nvml: NvmlSampler, bus: EventBus,
+                 slots: int = 1) -> None:
         """`limit_name`: the Prefect global concurrency limit a lease takes a slot of (empty: no cross-worker
-        limit); `lease_idle_seconds`: how long the slot is kept without model work."""
+        limit); `lease_idle_seconds`: how long the slot is kept without model work; `slots`: calls at once."""
         self.cond = threading.Condition()
+        self.slots = slots
         self.limit_name = limit_name
         self.lease_idle_seconds = lease_idle_seconds
         self.nvml = nvml
@@ -136,7 +143,7 @@ class GpuScheduler:
         self.lease = PrefectSlotLease(self)
         self.jobs: deque[GpuJob] = deque(maxlen=MAX_JOBS)  # the per-video telemetry reads its video's calls
         self._waiting: list[_Waiter] = []
-        self._running: str | None = None
+        self._running: list[str] = []  # the models of the calls running now
         self._last_model: str | None = None
         self._last_end = time.monotonic()
         self._released_with_waiters: float | None = None
@@ -144,28 +151,34 @@ class GpuScheduler:
 
     def idle_for(self, seconds: float) -> bool:
         """No call running or queued, for at least `seconds` (call with the condition held)."""
-        return self._running is None and not self._waiting and time.monotonic() - self._last_end >= seconds
+        return not self._running and not self._waiting and time.monotonic() - self._last_end >= seconds
 
-    def _next(self) -> _Waiter:
-        oldest = min(self._waiting, key=lambda w: w.seq)
+    def _next(self) -> _Waiter | None:
+        """The waiter to start when a slot is free: of those whose model may start now, the oldest, or one for
+        the model that ran last (see the module docstring); None when no waiter may start."""
+        ready = [w for w in self._waiting if w.concurrent or w.model not in self._running]
+        if not ready:
+            return None
+        oldest = min(ready, key=lambda w: w.seq)
         if time.monotonic() - oldest.since < AFFINITY_MAX_WAIT:
-            same = [w for w in self._waiting if w.model == self._last_model]
+            same = [w for w in ready if w.model == self._last_model]
             if same:
                 return min(same, key=lambda w: w.seq)
         return oldest
 
     @contextlib.contextmanager
-    def slot(self, model: str) -> Iterator[None]:
-        """Hold the GPU for one call of `model` ("asr", "diarize", "embed", "speaker")."""
+    def slot(self, model: str, concurrent: bool = False) -> Iterator[None]:
+        """Hold a slot for one call of `model` ("asr", "diarize", "embed", "speaker"); `concurrent`: the model
+        runs several calls at once, so another call of it does not have to wait for this one."""
         self.nvml.start()
-        waiter = _Waiter(model, next(self._seq), time.monotonic())
+        waiter = _Waiter(model, next(self._seq), time.monotonic(), concurrent)
         with self.cond:
             self._waiting.append(waiter)
             self.lease.ensure_held()
-            while self._running is not None or self._next() is not waiter:
+            while len(self._running) >= self.slots or self._next() is not waiter:
                 self.cond.wait()
             self._waiting.remove(waiter)
-            self._running = model
+            self._running.append(model)
             started = time.monotonic()
             gap = None if self._released_with_waiters is None else started - self._released_with_waiters
             self._released_with_waiters = None
@@ -181,7 +194,7 @@ class GpuScheduler:
             job = GpuJob(model, video, stage, waiter.since, started, ended, peak)
             with self.cond:
                 self.jobs.append(job)
-                self._running = None
+                self._running.remove(model)
                 self._last_model = model
                 self._last_end = ended
                 self._released_with_waiters = ended if self._waiting else None

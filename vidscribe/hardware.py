@@ -20,9 +20,14 @@ from vidscribe.gpu_telemetry import gpu_memory_mib
 
 HardwareProfile = Literal["auto", "cpu", "gpu-16gb", "gpu-80gb", "none"]
 
-_TIERS: dict[str, dict[str, int]] = {
+_TIERS: dict[str, dict[str, float]] = {
     "cpu": {"asr_batch_size": 16, "embedding_batch_size": 8, "segmentation_batch_size": 16,
-            "text_embedding_batch_size": 256, "speaker_batch_size": 16},
+            "text_embedding_batch_size": 256, "speaker_batch_size": 16,
+            # issue #14, on 2 cores: pyannote's step 2.5 s instead of 1 s and at most 5 s of speech per embedding
+            # (its fbank once per window): 0.165 -> 0.056 CPU s per audio s. On the quality corpus DER 16.3% ->
+            # 15.9%, the sample's cpWER 18.5% -> 17.3%, but 4 of its 69 words at the wrong speaker instead of 1.
+            # 3 s per embedding made voice pair B's dialogue one voice (DER 56%). (Threads: cpu_model_threads.)
+            "diarization_step": 0.25, "diarization_embedding_max_seconds": 5.0},
     "gpu-16gb": {"asr_batch_size": 16, "embedding_batch_size": 16, "segmentation_batch_size": 32,
                  "text_embedding_batch_size": 256, "speaker_batch_size": 32},
     "gpu-80gb": {"asr_batch_size": 64, "embedding_batch_size": 64, "segmentation_batch_size": 128,
@@ -51,7 +56,7 @@ def tier_for(hw: Hardware) -> str:
     return "gpu-80gb" if hw.gpu_mib >= 40_000 else "gpu-16gb"
 
 
-def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, int]:
+def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, float]:
     """The settings the profile chooses on `hw`: worker counts and batch sizes ({} for `none`: plain defaults)."""
     if profile == "none":
         return {}
@@ -63,4 +68,20 @@ def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, int]:
     values["backfill_parallel"] = max(1, min(wanted, by_ram))
     # The CPU pool (speaker ID, segments) leaves one core to decoding and the model thread.
     values["cpu_workers"] = max(1, hw.cpu_cores - 1)
+    if tier == "cpu":
+        values.update(cpu_model_threads(hw.cpu_cores))
     return values
+
+
+def cpu_model_threads(cores: int) -> dict[str, int]:
+    """Model calls at once, and threads per call, on a CPU-only worker (issue #14).
+
+    Measured on 2 busy cores: one thread per call beats two (a 90 s transcription 6.5 s against 7.8 s, and
+    CTranslate2's default of 4 threads 9.5 s; pyannote 4.7 s against 13.6 s, its threads spinning against the
+    other work), and two calls side by side on one core each beat the same calls one after another on two
+    (two transcriptions 9.3 s against 15.0 s; a diarization beside a transcription 9.1 s against 11.1 s).
+    So: two slots, and the cores shared between them.
+    """
+    slots = min(cores, 2)
+    threads = max(1, cores // slots)
+    return {"model_slots": slots, "torch_threads": threads, "asr_cpu_threads": threads}

@@ -63,8 +63,10 @@ def release_cached_memory(device: str) -> None:
 class ModelRegistry:
     """A thread-safe cache of loaded models, least recently used first, with per-model sizes in MiB."""
 
-    def __init__(self, nvml: NvmlSampler) -> None:
+    def __init__(self, nvml: NvmlSampler, before_first_load: Callable[[], None] | None = None) -> None:
+        """`before_first_load`: called once, before the first model loads (the process's torch threads)."""
         self._nvml = nvml
+        self._before_first_load = before_first_load
         self._models: OrderedDict[ModelKey, Any] = OrderedDict()
         self._sizes: dict[ModelKey, float] = {}  # kept after an unload: the estimate for the next load
         self._lock = threading.RLock()
@@ -79,6 +81,9 @@ class ModelRegistry:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
+            if self._before_first_load is not None:
+                self._before_first_load()
+                self._before_first_load = None
             self._make_room(device, budget_mib, self._sizes.get(key, 0.0), keep=key)
             before = memory_in_use_mib(device, self._nvml)
             model = loader()

@@ -27,14 +27,27 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.bus = EventBus()
         self.nvml = NvmlSampler()  # sampling starts with the first model call, not here
-        self.models = ModelRegistry(self.nvml)
-        self.scheduler = GpuScheduler(settings.gpu_limit, settings.gpu_lease_idle_seconds, self.nvml, self.bus)
+        threads = settings.torch_threads
+        self.models = ModelRegistry(self.nvml, before_first_load=(lambda: _set_torch_threads(threads))
+                                    if threads else None)
+        self.scheduler = GpuScheduler(settings.gpu_limit, settings.gpu_lease_idle_seconds, self.nvml, self.bus,
+                                      slots=settings.model_slots)
         self.batcher = EmbeddingBatcher(self.bus)
         self.cpu = CpuPool(settings.cpu_workers)
 
     def clock(self, video: str) -> StageClock:
         """A stage timer for one video, publishing on this runtime's bus."""
         return StageClock(video, self.bus)
+
+
+def _set_torch_threads(threads: int) -> None:
+    """torch's intra-op threads, for the whole process (every model thread): set before the first model loads
+    (not at start-up: a run that loads no model imports no torch), because torch's default (one per core)
+    makes each of two calls side by side spin on both cores."""
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 _lock = threading.Lock()

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     asr_model: str | None = None
     asr_batch_size: int = Field(16, ge=1, le=512)
     asr_beam_size: int = Field(5, ge=1, le=20)
+    asr_decoder: Literal["auto", "batched", "sequential"] = Field(
+        "auto", description="faster-whisper's BatchedInferencePipeline or its sequential decoder; auto: batched "
+                            "on a GPU, sequential on a CPU")
+    asr_cpu_threads: int | None = Field(
+        None, ge=1, le=256, description="CTranslate2 threads per ASR call on a CPU; unset: its default (4)")
     language: str | None = Field("en", description="ISO code, or empty for detection")
     # Per-segment gates (vidscribe/stages/asr_gates.py); the no-speech pair is openai/whisper's skip rule.
     asr_min_avg_logprob: float = Field(-1.0, le=0, description="a segment below this whose no-speech probability "
@@ -128,6 +133,12 @@ class Settings(BaseSettings):
     diarization_pipeline: str | None = None
     embedding_batch_size: int = Field(8, ge=1, le=256, description="pyannote embedding_batch_size")
     segmentation_batch_size: int = Field(16, ge=1, le=256, description="pyannote segmentation_batch_size")
+    # Speed of pyannote on a CPU (issue #14; README, Throughput): the cpu tier sets a 2.5 s step (0.25) and at
+    # most 5 s of speech per embedding, 3 times faster at the same DER (figures in vidscribe/hardware.py).
+    diarization_step: float = Field(0.1, ge=0.05, le=1.0,
+                                    description="pyannote segmentation step, as a fraction of its 10 s window")
+    diarization_embedding_max_seconds: float | None = Field(
+        None, ge=3.0, le=10, description="embed at most this much of each speaker's speech in a window (CPU)")
     monologue_probe_windows: int = Field(8, ge=3, le=64)
     monologue_probe_seconds: float = Field(3.0, gt=0.5, le=10)
     # Calibrated on CAM++ (offline profile): monologue probes >= 0.61, two-speaker recordings <= 0.48.
@@ -162,6 +173,12 @@ class Settings(BaseSettings):
     hardware_profile: HardwareProfile = Field("auto", description="auto, cpu, gpu-16gb, gpu-80gb or none")
     backfill_parallel: int = Field(2, ge=1, le=64, description="videos in flight at once in one backfill")
     cpu_workers: int = Field(1, ge=1, le=256, description="threads of the CPU pool (speaker ID, segments)")
+    # Model calls side by side (issue #14): on a CPU, two calls on one core each beat one call on two cores
+    # (2 cores: two 90 s transcriptions 9.3 s at once, 15.0 s one after another), so the cpu tier runs as many
+    # calls at once as it has slots, each with cores / slots threads. On a GPU: one call at a time.
+    model_slots: int = Field(1, ge=1, le=64, description="model calls at once in this process (1 on a GPU)")
+    torch_threads: int | None = Field(
+        None, ge=1, le=256, description="torch intra-op threads (torch.set_num_threads); unset: torch's default")
     gpu_limit: str = Field("gpu", description="Prefect global concurrency limit held by model work; empty: none")
     gpu_lease_idle_seconds: float = Field(2.0, ge=0, le=600, description="idle time before the gpu slot is given back")
     vram_budget_fraction: float = Field(0.85, gt=0, le=1, description="share of the card loaded models may use")

@@ -153,9 +153,16 @@ def _failing_cleanly(action: Callable[[], None]) -> None:
 _local_api = None
 
 
-def _local_api_ready() -> None:
-    """Wait for the local Prefect API, when this command started one (before its first flow call)."""
+def _local_api_ready(warm_up: bool = False) -> None:
+    """Wait for the local Prefect API, when this command started one (before its first flow call).
+
+    `warm_up`: the command will run the models (an ingest), so the model libraries are imported while the API
+    boots (`vidscribe.app.warmup`). A backfill or retry may find nothing new, and then must load no model."""
     if _local_api is not None:
+        if warm_up:
+            from vidscribe.app.warmup import import_model_libraries
+
+            import_model_libraries(get_settings())
         _local_api.wait()
 
 
@@ -183,7 +190,7 @@ def ingest(
 
         settings = _settings()
         mode = _mode(json_lines, quiet)
-        _local_api_ready()
+        _local_api_ready(warm_up=True)
         with watch(mode, console=console):
             result = ingest_video(source, force=force)
         if mode == "json":

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # imported where a model loads: a run with nothing to diarize
 
 SECTION = section("DiarizeSettings", "diarization_pipeline", "device", "window_seconds", "speaker_link_threshold",
                   "speaker_model", "speaker_encoder", "speaker_device", "speaker_sample_clips",
-                  "speaker_clip_seconds")
+                  "speaker_clip_seconds", "diarization_step", "diarization_embedding_max_seconds")
 
 
 def _is_local(name: str) -> bool:
@@ -88,7 +88,35 @@ def load_diarization_pipeline(settings: Settings) -> Pipeline:
                                   model_budget_mib(settings, device, runtime.nvml))
     pipeline.embedding_batch_size = settings.embedding_batch_size
     pipeline.segmentation_batch_size = settings.segmentation_batch_size
+    _apply_speed_settings(pipeline, settings, device)
     return pipeline
+
+
+def _apply_speed_settings(pipeline: Pipeline, settings: Settings, device: str) -> None:
+    """The CPU speed knobs of issue #14, set on the cached pipeline at every call (like the batch sizes).
+
+    - `diarization_step`: the segmentation window's step (pyannote reads it only in its constructor, so the
+      `Inference` it built is updated too). It sets how many 10 s windows are segmented *and* embedded:
+      0.1 (pyannote's default) = one window per second of audio, 0.3 = one per 3 s.
+    - `diarization_embedding_max_seconds`: pyannote's ONNX WeSpeaker embedding (the offline profile's CAM++)
+      is replaced by `FastOnnxEmbedding`: one fbank per window instead of one per local speaker, and at most
+      this much speech per embedding. Only on the CPU; other embeddings are left alone.
+    """
+    inference = getattr(pipeline, "_segmentation", None)
+    if inference is not None and hasattr(inference, "duration"):
+        pipeline.segmentation_step = settings.diarization_step
+        inference.step = settings.diarization_step * inference.duration
+    embedding = getattr(pipeline, "_embedding", None)
+    if embedding is None or device != "cpu":
+        return
+    from pyannote.audio.pipelines.speaker_verification import ONNXWeSpeakerPretrainedSpeakerEmbedding
+
+    from vidscribe.speakers.pyannote_embedding import FastOnnxEmbedding
+
+    if isinstance(embedding, ONNXWeSpeakerPretrainedSpeakerEmbedding):
+        embedding = pipeline._embedding = FastOnnxEmbedding(embedding)
+    if isinstance(embedding, FastOnnxEmbedding):
+        embedding.max_seconds = settings.diarization_embedding_max_seconds
 
 
 def _annotation(output: object) -> Annotation:

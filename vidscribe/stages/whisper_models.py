@@ -2,7 +2,8 @@
 
 Why one function: both are CTranslate2 Whisper models named by a setting (a hub name, a local folder, or the
 offline profile's packaged Whisper base, joined from its packages on first use), on the configured device,
-kept warm in the process's model registry under their role.
+kept warm in the process's model registry under their role. CTranslate2 runs `num_workers` calls of one
+model at once: with `model_slots` > 1 (a CPU worker) two videos are transcribed side by side.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def load_faster_whisper(role: str, name: str, settings: Settings) -> WhisperMode
     def loader() -> WhisperModel:
         ensure_whisper_base(settings)  # the packaged multilingual model is joined from its parts on first use
         return WhisperModel(name, device=device, compute_type=compute_type,
-                            download_root=str(settings.models_dir / "whisper"))
+                            download_root=str(settings.models_dir / "whisper"),
+                            cpu_threads=settings.asr_cpu_threads or 0, num_workers=settings.model_slots)
 
     runtime = get_runtime()
     return runtime.models.get(role, name, device, compute_type, loader,

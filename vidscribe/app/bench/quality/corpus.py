@@ -139,9 +139,10 @@ def pyannote_sample(folder: Path) -> Item:
                 "pyannote's 30 s phone call, two real voices (sample.stm, sample.rttm)", reference)
 
 
-def dialogue(folder: Path, name: str, voices: tuple[Voice, Voice], seconds: float, gap: float,
+def dialogue(folder: Path, name: str, voices: tuple[Voice, ...], seconds: float, gap: float,
              first_topic: int) -> Item:
-    """Two voices alternating, every third turn a short reply, `gap` seconds between turns."""
+    """The voices taking turns in order (two: alternating), every third turn a short reply, `gap` seconds
+    between turns."""
     track, topic, replies = Track(), sentences(first_topic), iter(texts.SHORT_REPLIES * 100)
     track.pause(0.5)
     for turn in count():
@@ -150,11 +151,11 @@ def dialogue(folder: Path, name: str, voices: tuple[Voice, Voice], seconds: floa
         if turn:
             track.pause(gap)
         short = turn % SHORT_REPLY_EVERY == 1
-        track.say(next(replies) if short else next(topic), voices[turn % 2])
+        track.say(next(replies) if short else next(topic), voices[turn % len(voices)])
     track.pause(0.5)
     reference = track.save(folder / f"{name}.wav")
     return Item(name, "dialogue", f"{name}.wav",
-                f"{voices[0]} / {voices[1]}, {len(reference.turns)} turns "
+                f"{' / '.join(map(str, voices))}, {len(reference.turns)} turns "
                 f"({sum(t.text in texts.SHORT_REPLIES for t in reference.turns)} short replies), {gap:g} s between turns", reference)
 
 
