@@ -13,6 +13,7 @@ weight swap), unless the oldest waiter has waited longer than `AFFINITY_MAX_WAIT
 A CPU-only worker has more than one slot (`model_slots`, issue #14): its cores run model calls side by side,
 one thread each, which beats one call on all cores. Two calls of one model run at once only where the model
 allows it (`concurrent=True`: CTranslate2 runs `num_workers` calls); other models hold state per call.
+
 Every call is recorded (model, video, stage, queue time, run time, peak VRAM) for the per-video telemetry, and
 published on the runtime's bus with the handoff gaps between calls (the benchmark's counters listen there).
 """

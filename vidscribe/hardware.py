@@ -23,11 +23,12 @@ HardwareProfile = Literal["auto", "cpu", "gpu-16gb", "gpu-80gb", "none"]
 _TIERS: dict[str, dict[str, float]] = {
     "cpu": {"asr_batch_size": 16, "embedding_batch_size": 8, "segmentation_batch_size": 16,
             "text_embedding_batch_size": 256, "speaker_batch_size": 16,
-            # issue #14, on 2 cores: pyannote's step 2.5 s instead of 1 s and at most 5 s of speech per embedding
-            # (its fbank once per window): 0.165 -> 0.056 CPU s per audio s. On the quality corpus DER 16.3% ->
-            # 15.9%, the sample's cpWER 18.5% -> 17.3%, but 4 of its 69 words at the wrong speaker instead of 1.
-            # 3 s per embedding made voice pair B's dialogue one voice (DER 56%). (Threads: cpu_model_threads.)
-            "diarization_step": 0.25, "diarization_embedding_max_seconds": 5.0},
+            # issue #14, on 2 cores: at most 5 s of speech per pyannote embedding, its fbank once per window:
+            # 0.165 -> 0.145 CPU s per audio s, DER as good or better on the quality corpus (3 s made voice pair
+            # B's dialogue one voice, DER 56%). pyannote's step stays 1 s: 2.5 s (0.056 CPU s per audio s, same
+            # mean DER) put 4 of the sample's 69 words at the wrong speaker instead of 1, and gave one voice of
+            # the 4-voice long recording a wrong label in one 45 s window (threads: cpu_model_threads)
+            "diarization_embedding_max_seconds": 5.0},
     "gpu-16gb": {"asr_batch_size": 16, "embedding_batch_size": 16, "segmentation_batch_size": 32,
                  "text_embedding_batch_size": 256, "speaker_batch_size": 32},
     "gpu-80gb": {"asr_batch_size": 64, "embedding_batch_size": 64, "segmentation_batch_size": 128,

@@ -133,8 +133,9 @@ class Settings(BaseSettings):
     diarization_pipeline: str | None = None
     embedding_batch_size: int = Field(8, ge=1, le=256, description="pyannote embedding_batch_size")
     segmentation_batch_size: int = Field(16, ge=1, le=256, description="pyannote segmentation_batch_size")
-    # Speed of pyannote on a CPU (issue #14; README, Throughput): the cpu tier sets a 2.5 s step (0.25) and at
-    # most 5 s of speech per embedding, 3 times faster at the same DER (figures in vidscribe/hardware.py).
+    # Speed of pyannote on a CPU (issue #14; README, Throughput): the cpu tier embeds at most 5 s per speaker and
+    # window; a step of 0.25 diarizes 2.6 times faster at the same mean DER, with more words and window
+    # speakers at the wrong speaker at short turns (figures in vidscribe/hardware.py): the user's choice.
     diarization_step: float = Field(0.1, ge=0.05, le=1.0,
                                     description="pyannote segmentation step, as a fraction of its 10 s window")
     diarization_embedding_max_seconds: float | None = Field(
