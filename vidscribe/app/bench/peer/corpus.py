@@ -8,19 +8,16 @@ from the quality corpus's builders (`Track`, `sentences`, `dialogue`), and the c
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import shutil
 import subprocess
-import tempfile
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from vidscribe.app.bench.corpus import cache_root
 from vidscribe.app.bench.quality import corpus as quality
-from vidscribe.app.bench.quality.corpus import Builder, Item, Track, Variant, dialogue, sentences
+from vidscribe.app.bench.quality.corpus import (
+    Builder, Item, Track, Variant, cached_corpus, dialogue, sentences,
+)
 from vidscribe.app.bench.speech import GAP_SECONDS, PAIR_A, PAIR_B, Voice
 from vidscribe.audio import ffmpeg_binary
 
@@ -73,17 +70,11 @@ def corpus_key(variant: Variant) -> str:
 
 
 def load_corpus(variant: Variant, root: Path | None = None) -> tuple[Path, list[Item]]:
-    """The corpus folder and its items, from the cache (`root`, default the bench cache) or built now; a
-    build happens in a temporary folder renamed into place, so a half-built corpus is never used."""
-    folder = (root or cache_root()) / f"peer-{variant}-{corpus_key(variant)}"
-    if not (folder / quality.MANIFEST).is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder.parent))
-        try:
-            made = [as_mp3(building, build(building)) for build in VARIANTS[variant]]
-            (building / quality.MANIFEST).write_text(json.dumps([item.to_json() for item in made], indent=1))
-            with contextlib.suppress(OSError):  # another process built the same corpus first: use that one
-                building.rename(folder)
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
-    return folder, [Item.from_json(entry) for entry in json.loads((folder / quality.MANIFEST).read_text())]
+    """The corpus folder and its items, from the cache (`root`, default the bench cache) or built now (each
+    recording built, then encoded to MP3)."""
+    return cached_corpus(f"peer-{variant}-{corpus_key(variant)}",
+                         [partial(_built_as_mp3, build) for build in VARIANTS[variant]], root)
+
+
+def _built_as_mp3(build: Builder, folder: Path) -> Item:
+    return as_mp3(folder, build(folder))

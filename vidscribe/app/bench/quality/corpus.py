@@ -27,7 +27,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import count
@@ -259,14 +259,19 @@ def corpus_key(variant: Variant) -> str:
 
 
 def load_corpus(variant: Variant, root: Path | None = None) -> tuple[Path, list[Item]]:
-    """The corpus folder and its items: from the cache (`root`, default the bench cache), or built now and
-    cached (atomically: a half-built corpus is never used)."""
-    folder = (root or cache_root()) / f"quality-{variant}-{corpus_key(variant)}"
+    """The corpus folder and its items: from the cache (`root`, default the bench cache), or built now."""
+    return cached_corpus(f"quality-{variant}-{corpus_key(variant)}", VARIANTS[variant], root)
+
+
+def cached_corpus(name: str, builders: Sequence[Builder], root: Path | None = None) -> tuple[Path, list[Item]]:
+    """The corpus folder `name` (under `root`, default the bench cache) and its items, built by `builders` if
+    not cached yet (atomically: a half-built corpus is never used). The peer benchmark's corpus too."""
+    folder = (root or cache_root()) / name
     if not (folder / MANIFEST).is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         partial_dir = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder.parent))
         try:
-            items = [build(partial_dir) for build in VARIANTS[variant]]
+            items = [build(partial_dir) for build in builders]
             (partial_dir / MANIFEST).write_text(json.dumps([item.to_json() for item in items], indent=1))
             with contextlib.suppress(OSError):  # a concurrent build of the same corpus finished first: use it
                 partial_dir.rename(folder)
