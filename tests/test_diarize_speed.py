@@ -1,7 +1,11 @@
-"""The CPU speed settings of diarization (issue #14): the faster embedding is pyannote's, only cheaper, and
-the step setting reaches pyannote's sliding window."""
+"""The CPU speed settings of diarization (issue #14): the faster per-window embedding is pyannote's, only
+cheaper; the shared embeddings stay close to pyannote's and keep its speakers apart; the settings reach the
+pipeline."""
 
 from __future__ import annotations
+
+import types
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -9,6 +13,7 @@ from pyannote.audio.pipelines.speaker_verification import ONNXWeSpeakerPretraine
 
 from vidscribe.settings import Settings
 from vidscribe.speakers.pyannote_embedding import FastOnnxEmbedding
+from vidscribe.speakers.shared_frames import SharedFrameEmbeddings, split_model
 from vidscribe.stages.diarize import load_diarization_pipeline
 
 
@@ -42,9 +47,72 @@ def test_fast_embedding_equals_pyannote(settings: Settings, sample: dict) -> Non
 
 def test_speed_settings_reach_the_pipeline(settings: Settings) -> None:
     tuned = settings.model_copy(update={"device": "cpu", "diarization_step": 0.3,  # 0.3 x 10 s windows
+                                        "diarization_embeddings": "per_window",
                                         "diarization_embedding_max_seconds": 3.0})
     pipeline = load_diarization_pipeline(tuned)
+    own_threshold = pipeline.clustering.threshold
     assert pipeline._segmentation.step == 3.0
     assert isinstance(pipeline._embedding, FastOnnxEmbedding) and pipeline._embedding.max_seconds == 3.0
-    pipeline = load_diarization_pipeline(tuned.model_copy(update={"diarization_step": 0.1}))
+    assert not isinstance(pipeline.get_embeddings, SharedFrameEmbeddings)
+
+    shared = tuned.model_copy(update={"diarization_step": 0.1, "diarization_embeddings": "shared",
+                                      "diarization_shared_threshold": 0.55})
+    pipeline = load_diarization_pipeline(shared)
     assert pipeline._segmentation.step == 1.0  # the cached pipeline follows the current settings
+    assert isinstance(pipeline.get_embeddings, SharedFrameEmbeddings)
+    assert pipeline.clustering.threshold == 0.55
+
+    pipeline = load_diarization_pipeline(tuned)  # and back: pyannote's embeddings at the config's threshold
+    assert not isinstance(pipeline.get_embeddings, SharedFrameEmbeddings)
+    assert pipeline.clustering.threshold == own_threshold
+
+
+def _window_embeddings(settings: Settings, sample: dict) -> tuple[np.ndarray, np.ndarray]:
+    """pyannote's embeddings of the sample's (window, local speaker) pairs, and the shared ones of the same
+    binarized segmentation."""
+    exact_settings = settings.model_copy(update={"device": "cpu", "diarization_embeddings": "per_window",
+                                                 "diarization_embedding_max_seconds": None})
+    pipeline = load_diarization_pipeline(exact_settings)
+    captured = {}
+    own = pipeline.get_embeddings
+
+    def capture(self, file, segmentations, exclude_overlap=False, hook=None):
+        captured.update(file=file, segmentations=segmentations, exclude_overlap=exclude_overlap)
+        captured["exact"] = own(file, segmentations, exclude_overlap=exclude_overlap, hook=hook)
+        return captured["exact"]
+
+    pipeline.get_embeddings = types.MethodType(capture, pipeline)
+    try:
+        with torch.inference_mode():
+            pipeline({"waveform": sample["waveform"], "sample_rate": sample["sample_rate"]})
+    finally:
+        vars(pipeline).pop("get_embeddings")
+    shared = SharedFrameEmbeddings(pipeline._embedding.inner, split_model(str(settings.speaker_model)))
+    return captured["exact"], shared(captured["file"], captured["segmentations"], captured["exclude_overlap"])
+
+
+def test_shared_embeddings_are_close_to_pyannotes_and_keep_its_speakers_apart(settings: Settings,
+                                                                               sample: dict) -> None:
+    exact, shared = _window_embeddings(settings, sample)
+    both = ~np.isnan(exact[..., 0]) & ~np.isnan(shared[..., 0])
+    assert both.sum() >= 0.9 * (~np.isnan(exact[..., 0])).sum()  # nearly every speaker pyannote embeds
+    x, y = (e[both] / np.linalg.norm(e[both], axis=1, keepdims=True) for e in (exact, shared))
+    cosine = (x * y).sum(axis=1)
+    assert cosine.mean() >= 0.85, cosine
+    # the two voices as pyannote's embeddings tell them apart (two clusters, average cosine linkage), and the
+    # shared embeddings: closer within a voice than between the two
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    labels = fcluster(linkage(x, method="average", metric="cosine"), 2, criterion="maxclust")
+    similarity = y @ y.T
+    same = labels[:, None] == labels[None]
+    assert similarity[same].mean() - similarity[~same].mean() >= 0.1, (similarity[same].mean(),
+                                                                      similarity[~same].mean())
+
+
+def test_a_model_without_statistics_pooling_keeps_pyannotes_embeddings() -> None:
+    import faster_whisper
+
+    vad = Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
+    assert vad.is_file()
+    assert split_model(str(vad)) is None

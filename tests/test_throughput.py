@@ -262,9 +262,10 @@ def test_hardware_profiles_choose_counts_and_batches_and_settings_override(monke
     assert (card16["asr_batch_size"], card16["embedding_batch_size"], card16["backfill_parallel"]) == (16, 16, 3)
     assert (card80["asr_batch_size"], card80["embedding_batch_size"], card80["backfill_parallel"]) == (64, 64, 6)
     assert card80["text_embedding_batch_size"] >= card16["text_embedding_batch_size"] >= 256
-    assert (cpu["cpu_workers"], cpu["backfill_parallel"], cpu["embedding_batch_size"]) == (1, 2, 8)
+    assert (cpu["cpu_workers"], cpu["backfill_parallel"], cpu["embedding_batch_size"]) == (1, 3, 8)
     assert (cpu["model_slots"], cpu["torch_threads"], cpu["asr_cpu_threads"]) == (2, 1, 1)
     assert cpu["diarization_embedding_max_seconds"] == 5.0 and "diarization_step" not in cpu
+    assert cpu["segmentation_batch_size"] == 4  # fastest on a CPU core (vidscribe/hardware.py)
     many = tuned_values("auto", Hardware(None, 16, 64_000))
     assert (many["model_slots"], many["torch_threads"]) == (2, 8)
     assert "model_slots" not in card16 and "diarization_embedding_max_seconds" not in card80  # pyannote's own

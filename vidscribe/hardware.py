@@ -21,14 +21,15 @@ from vidscribe.gpu_telemetry import gpu_memory_mib
 HardwareProfile = Literal["auto", "cpu", "gpu-16gb", "gpu-80gb", "none"]
 
 _TIERS: dict[str, dict[str, float]] = {
-    "cpu": {"asr_batch_size": 16, "embedding_batch_size": 8, "segmentation_batch_size": 16,
-            "text_embedding_batch_size": 256, "speaker_batch_size": 16,
-            # issue #14, on 2 cores: at most 5 s of speech per pyannote embedding, its fbank once per window:
-            # 0.165 -> 0.145 CPU s per audio s, DER as good or better on the quality corpus (3 s made voice pair
-            # B's dialogue one voice, DER 56%). pyannote's step stays 1 s: 2.5 s (0.056 CPU s per audio s, same
-            # mean DER) put 4 of the sample's 69 words at the wrong speaker instead of 1, and gave one voice of
-            # the 4-voice long recording a wrong label in one 45 s window (threads: cpu_model_threads)
-            "diarization_embedding_max_seconds": 5.0},
+    "cpu": {"asr_batch_size": 16, "embedding_batch_size": 8, "text_embedding_batch_size": 256,
+            "speaker_batch_size": 16,
+            # issue #14, on 2 cores, with the shared speaker embeddings (settings.diarization_embeddings),
+            # diarization is 0.14 -> 0.05 CPU s per audio s, two thirds of it segmentation, which runs
+            # fastest 4 windows at a time (0.032 against 0.037 at 16 and 0.045 at 64). pyannote's 1 s step
+            # stays: at 1.5 s (0.041) 4 of the sample's 69 words went to the wrong speaker instead of 2.
+            # Per-window embeddings, if chosen: at most 5 s each (3 s made voice pair B one voice).
+            # Threads: cpu_model_threads.
+            "segmentation_batch_size": 4, "diarization_embedding_max_seconds": 5.0},
     "gpu-16gb": {"asr_batch_size": 16, "embedding_batch_size": 16, "segmentation_batch_size": 32,
                  "text_embedding_batch_size": 256, "speaker_batch_size": 32},
     "gpu-80gb": {"asr_batch_size": 64, "embedding_batch_size": 64, "segmentation_batch_size": 128,
@@ -63,9 +64,12 @@ def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, float]:
         return {}
     tier = tier_for(hw) if profile == "auto" else profile
     values = dict(_TIERS[tier])
-    # One decoded video in flight per 4 GB of RAM at most; on a GPU, enough to hide downloads (3-6).
+    # One decoded video in flight per 4 GB of RAM at most; on a GPU, enough to hide downloads (3-6). On a CPU,
+    # one more video than model slots: while one waits for the text-embedding batch or its download, the
+    # other two keep both slots busy (peer corpus, 2 cores: 91.6 s with 2 in flight, 83.2 s with 3, 95.2 s
+    # with 4).
     by_ram = max(1, int(hw.ram_mib // 4096))
-    wanted = 2 if tier == "cpu" else (3 if tier == "gpu-16gb" else 6)
+    wanted = 3 if tier in ("cpu", "gpu-16gb") else 6
     values["backfill_parallel"] = max(1, min(wanted, by_ram))
     # The CPU pool (speaker ID, segments) leaves one core to decoding and the model thread.
     values["cpu_workers"] = max(1, hw.cpu_cores - 1)

@@ -133,13 +133,17 @@ class Settings(BaseSettings):
     diarization_pipeline: str | None = None
     embedding_batch_size: int = Field(8, ge=1, le=256, description="pyannote embedding_batch_size")
     segmentation_batch_size: int = Field(16, ge=1, le=256, description="pyannote segmentation_batch_size")
-    # Speed of pyannote on a CPU (issue #14; README, Throughput): the cpu tier embeds at most 5 s per speaker and
-    # window; a step of 0.25 diarizes 2.6 times faster at the same mean DER, with more words and window
-    # speakers at the wrong speaker at short turns (figures in vidscribe/hardware.py): the user's choice.
+    # Speed of pyannote on a CPU (issue #14; README, Throughput). `shared`: the speaker model's frame layers run
+    # once over the recording and each window's speakers are pooled from them (vidscribe/speakers/shared_frames.py),
+    # clustered at their own threshold (CAM++: 0.6 against the config's 0.65, which merged voice pair B, DER
+    # 56%); `per_window`: pyannote's own embedding of every window's speakers, at most
+    # `diarization_embedding_max_seconds` each. Only for an ONNX speaker model on the CPU.
+    diarization_embeddings: Literal["shared", "per_window"] = "shared"
+    diarization_shared_threshold: float = Field(0.6, gt=0, lt=2, description="clustering threshold, shared")
     diarization_step: float = Field(0.1, ge=0.05, le=1.0,
                                     description="pyannote segmentation step, as a fraction of its 10 s window")
     diarization_embedding_max_seconds: float | None = Field(
-        None, ge=3.0, le=10, description="embed at most this much of each speaker's speech in a window (CPU)")
+        None, ge=3.0, le=10, description="per_window: embed at most this much of each speaker's speech (CPU)")
     monologue_probe_windows: int = Field(8, ge=3, le=64)
     monologue_probe_seconds: float = Field(3.0, gt=0.5, le=10)
     # Calibrated on CAM++ (offline profile): monologue probes >= 0.61, two-speaker recordings <= 0.48.

@@ -31,9 +31,12 @@ if TYPE_CHECKING:  # imported where a model loads: a run with nothing to diarize
     from pyannote.audio import Pipeline
     from pyannote.core import Annotation
 
+    from vidscribe.speakers.pyannote_embedding import FastOnnxEmbedding
+
 SECTION = section("DiarizeSettings", "diarization_pipeline", "device", "window_seconds", "speaker_link_threshold",
                   "speaker_model", "speaker_encoder", "speaker_device", "speaker_sample_clips",
-                  "speaker_clip_seconds", "diarization_step", "diarization_embedding_max_seconds")
+                  "speaker_clip_seconds", "diarization_step", "diarization_embedding_max_seconds",
+                  "diarization_embeddings", "diarization_shared_threshold")
 
 
 def _is_local(name: str) -> bool:
@@ -96,11 +99,12 @@ def _apply_speed_settings(pipeline: Pipeline, settings: Settings, device: str) -
     """The CPU speed knobs of issue #14, set on the cached pipeline at every call (like the batch sizes).
 
     - `diarization_step`: the segmentation window's step (pyannote reads it only in its constructor, so the
-      `Inference` it built is updated too). It sets how many 10 s windows are segmented *and* embedded:
-      0.1 (pyannote's default) = one window per second of audio, 0.3 = one per 3 s.
-    - `diarization_embedding_max_seconds`: pyannote's ONNX WeSpeaker embedding (the offline profile's CAM++)
-      is replaced by `FastOnnxEmbedding`: one fbank per window instead of one per local speaker, and at most
-      this much speech per embedding. Only on the CPU; other embeddings are left alone.
+      `Inference` it built is updated too): 0.1 (pyannote's default) = one 10 s window per second of audio.
+    - On the CPU, with pyannote's ONNX WeSpeaker embedding (the offline profile's CAM++):
+      `diarization_embeddings` "shared" embeds each window's speakers from frame features computed once
+      (`SharedFrameEmbeddings`, clustered at `diarization_shared_threshold`); "per_window" keeps pyannote's
+      embedding of each, as `FastOnnxEmbedding` (one fbank per window, at most
+      `diarization_embedding_max_seconds` of speech). Other embeddings are left alone.
     """
     inference = getattr(pipeline, "_segmentation", None)
     if inference is not None and hasattr(inference, "duration"):
@@ -117,6 +121,25 @@ def _apply_speed_settings(pipeline: Pipeline, settings: Settings, device: str) -
         embedding = pipeline._embedding = FastOnnxEmbedding(embedding)
     if isinstance(embedding, FastOnnxEmbedding):
         embedding.max_seconds = settings.diarization_embedding_max_seconds
+        _choose_embeddings(pipeline, embedding, settings)
+
+
+def _choose_embeddings(pipeline: Pipeline, embedding: FastOnnxEmbedding, settings: Settings) -> None:
+    """Shared or per-window embeddings, and the clustering threshold that goes with them. The split model
+    and the config's own threshold are kept on the pipeline, so switching back restores pyannote's."""
+    from vidscribe.speakers.shared_frames import SharedFrameEmbeddings, split_model
+
+    if not hasattr(pipeline, "_vidscribe_shared"):
+        model = split_model(embedding.inner.embedding)
+        shared = None if model is None else SharedFrameEmbeddings(embedding.inner, model)
+        pipeline._vidscribe_shared = (shared, pipeline.clustering.threshold)
+    shared, own_threshold = pipeline._vidscribe_shared
+    if settings.diarization_embeddings == "shared" and shared is not None:
+        pipeline.get_embeddings = shared
+        pipeline.clustering.threshold = settings.diarization_shared_threshold
+    else:
+        vars(pipeline).pop("get_embeddings", None)
+        pipeline.clustering.threshold = own_threshold
 
 
 def _annotation(output: object) -> Annotation:
