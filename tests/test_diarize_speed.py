@@ -116,3 +116,15 @@ def test_a_model_without_statistics_pooling_keeps_pyannotes_embeddings() -> None
     vad = Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
     assert vad.is_file()
     assert split_model(str(vad)) is None
+
+
+def test_shared_embeddings_of_less_than_one_fbank_frame_are_empty(settings: Settings) -> None:
+    from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+    pipeline = load_diarization_pipeline(settings.model_copy(update={"device": "cpu",
+                                                                     "diarization_embeddings": "shared"}))
+    shared = pipeline.get_embeddings
+    assert isinstance(shared, SharedFrameEmbeddings)
+    everyone = SlidingWindowFeature(np.ones((1, 589, 3)), SlidingWindow(start=0.0, duration=10.0, step=1.0))
+    embeddings = shared({"waveform": torch.zeros(1, 300), "sample_rate": 16000}, everyone, True)  # 19 ms
+    assert embeddings.shape == (1, 3, pipeline._embedding.dimension) and np.isnan(embeddings).all()

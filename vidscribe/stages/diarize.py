@@ -7,6 +7,7 @@ memory, never a path, so pyannote does no audio decoding of its own.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -32,6 +33,9 @@ if TYPE_CHECKING:  # imported where a model loads: a run with nothing to diarize
     from pyannote.core import Annotation
 
     from vidscribe.speakers.pyannote_embedding import FastOnnxEmbedding
+    from vidscribe.speakers.shared_frames import SharedFrameEmbeddings
+
+log = logging.getLogger(__name__)
 
 SECTION = section("DiarizeSettings", "diarization_pipeline", "device", "window_seconds", "speaker_link_threshold",
                   "speaker_model", "speaker_encoder", "speaker_device", "speaker_sample_clips",
@@ -125,21 +129,33 @@ def _apply_speed_settings(pipeline: Pipeline, settings: Settings, device: str) -
 
 
 def _choose_embeddings(pipeline: Pipeline, embedding: FastOnnxEmbedding, settings: Settings) -> None:
-    """Shared or per-window embeddings, and the clustering threshold that goes with them. The split model
-    and the config's own threshold are kept on the pipeline, so switching back restores pyannote's."""
-    from vidscribe.speakers.shared_frames import SharedFrameEmbeddings, split_model
-
+    """Shared or per-window embeddings, and the clustering threshold that goes with them. The shared
+    embeddings and the config's own threshold are kept on the pipeline, so switching back restores pyannote's.
+    A clustering without a threshold, or a speaker model that cannot be cut, keeps pyannote's embeddings."""
     if not hasattr(pipeline, "_vidscribe_shared"):
-        model = split_model(embedding.inner.embedding)
-        shared = None if model is None else SharedFrameEmbeddings(embedding.inner, model)
-        pipeline._vidscribe_shared = (shared, pipeline.clustering.threshold)
+        own_threshold = getattr(pipeline.clustering, "threshold", None)
+        shared = None if own_threshold is None else _shared_embeddings(embedding)
+        pipeline._vidscribe_shared = (shared, own_threshold)
     shared, own_threshold = pipeline._vidscribe_shared
     if settings.diarization_embeddings == "shared" and shared is not None:
         pipeline.get_embeddings = shared
         pipeline.clustering.threshold = settings.diarization_shared_threshold
     else:
         vars(pipeline).pop("get_embeddings", None)
-        pipeline.clustering.threshold = own_threshold
+        if own_threshold is not None:
+            pipeline.clustering.threshold = own_threshold
+
+
+def _shared_embeddings(embedding: FastOnnxEmbedding) -> SharedFrameEmbeddings | None:
+    """`SharedFrameEmbeddings` of the pipeline's speaker model, or None where its graph cannot be cut."""
+    from vidscribe.speakers.shared_frames import SharedFrameEmbeddings, split_model
+
+    try:
+        model = split_model(embedding.inner.embedding)
+    except Exception as exc:  # noqa: BLE001  any failure on a third-party graph leaves pyannote's own path
+        log.debug("shared speaker embeddings unavailable for %s: %s", embedding.inner.embedding, exc)
+        return None
+    return None if model is None else SharedFrameEmbeddings(embedding.inner, model)
 
 
 def _annotation(output: object) -> Annotation:
