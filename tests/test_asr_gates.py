@@ -53,6 +53,12 @@ def test_doubtful_runs_grow_over_nearly_doubtful_neighbours(settings):
     long = tuple(at(5.0 * i, 0.3) for i in range(10))
     assert doubtful_runs(long, settings) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9]]  # at most 30 s each
 
+    # a confident "I'm done," after German joins the German run; alone, or beside English, it is no run
+    short = replace(segment("I'm done,", probability=0.95), start=10.0, end=10.8)
+    german, english = at(5.0, 0.3), at(11.0, 0.95)
+    assert doubtful_runs((at(0.0, 0.95), german, short, english), settings) == [[1, 2]]
+    assert doubtful_runs((at(0.0, 0.95), short, english), settings) == []
+
 
 def test_the_batched_decoder_keeps_whispers_segments(settings, sample):
     """The GPU's decoder (here on the CPU): Whisper's own segments, not one per 30 s VAD chunk, so a gate

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 #: frame layers run on blocks of this length: pyannote's window, the context the model was trained on
 BLOCK_SECONDS = 10.0
 #: each edge of a speaker's stretch of speech dropped from its statistics (frames there hear the neighbour):
-#: 0.2 s fixed pyannote's sample (DER 59% without, 18% with; 17.5% with pyannote's own embeddings); 0.1 and
-#: 0.3 s gave a mean DER of 12.5% and 11.8% on the quality corpus against 11.4%
+#: 0.2 s fixed pyannote's sample (at threshold 0.65, DER 59% without, 18% with; 17.5% with pyannote's own
+#: embeddings); 0.1 and 0.3 s gave a mean DER of 12.5% and 11.8% on the quality corpus against 11.4%
 ERODE_SECONDS = 0.2
 #: fewer pooled frames than this give no embedding (NaN, which pyannote's clustering treats as it treats its
 #: own for a speaker with too little speech); 0.06, 0.1 and 0.2 s gave the same DER on the quality corpus

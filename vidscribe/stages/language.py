@@ -42,6 +42,9 @@ MIN_SPEECH_SECONDS = 1.0
 RUN_SECONDS = 30.0
 #: neighbours of a doubtful segment join its run up to this much above `asr_min_word_probability`
 RUN_MARGIN = 0.2
+#: a neighbour of this many words or fewer joins a run whatever its probabilities: an English-only Whisper
+#: renders the last words of a German run as a confident "I'm done," (seen in tests/test_languages.py)
+SHORT_SEGMENT_WORDS = 2
 
 Redecode = Callable[[np.ndarray, str], tuple[AsrSegment, ...]]
 
@@ -68,13 +71,16 @@ def doubtful_runs(segments: tuple[AsrSegment, ...], settings: Settings) -> list[
 
     A run holds at least one doubtful segment and grows over neighbours that are nearly doubtful (median word
     probability below the threshold plus `RUN_MARGIN`), as a VAD's hysteresis does: a German sentence that
-    tiny.en happened to decode with 0.62 sits between two at 0.35 and must not stay alone as "English".
+    tiny.en happened to decode with 0.62 sits between two at 0.35 and must not stay alone as "English". A
+    segment of one or two words says too little about its language to stand alone either way, so it joins
+    too; the run's identification then decides (an English run stays English).
     """
     loose = settings.asr_min_word_probability + RUN_MARGIN
     runs: list[list[int]] = []
     chain: list[int] = []
     for i, segment in enumerate([*segments, None]):
-        if segment is not None and not segment.flag and median_word_probability(segment) < loose:
+        if segment is not None and not segment.flag and (median_word_probability(segment) < loose
+                                                         or len(segment.words) <= SHORT_SEGMENT_WORDS):
             chain.append(i)
             continue
         if any(doubtful(segments[k], settings) for k in chain):
