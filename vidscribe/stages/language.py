@@ -140,11 +140,14 @@ def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: 
         return segments
     identifier = load_identifier(asr, settings)
     replaced: dict[int, tuple[AsrSegment, ...]] = {}
+    in_runs = {i for run in runs for i in run}
     for run in runs:
         first, last = segments[run[0]], segments[run[-1]]
         language, probability, _ = identifier.detect_language(audio=_span(samples, first.start, last.end))
         if probability < MIN_LANGUAGE_PROBABILITY or language == first.language:
             continue
+        run = _grown(run, segments, samples, identifier, language, in_runs)
+        first, last = segments[run[0]], segments[run[-1]]
         if asr.model.is_multilingual:
             again = tuple(replace(s.shifted(first.start), language=language)
                           for s in redecode(_span(samples, first.start, last.end), language))
@@ -156,3 +159,21 @@ def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: 
             replaced[run[0]] = tuple(replace(segments[i], language=language, flag=flag) for i in run)
         replaced.update({i: () for i in run[1:]})
     return tuple(s for i, segment in enumerate(segments) for s in replaced.get(i, (segment,)))
+
+
+def _grown(run: list[int], segments: tuple[AsrSegment, ...], samples: np.ndarray, identifier: WhisperModel,
+           language: str, in_runs: set[int]) -> list[int]:
+    """`run` (found to be in `language`) with the confident neighbours on either side that are in `language`
+    too, each identified on its own: tiny.en decodes some German lines as fluent English with sure words
+    ("Fonyra can't hide how they land.", CI run 9), which no probability marks as doubtful."""
+    grown = list(run)
+    for step in (1, -1):
+        k = (grown[-1] if step == 1 else grown[0]) + step
+        while 0 <= k < len(segments) and k not in in_runs and not segments[k].flag:
+            heard, probability, _ = identifier.detect_language(audio=_span(samples, segments[k].start,
+                                                                            segments[k].end))
+            if heard != language or probability < MIN_LANGUAGE_PROBABILITY:
+                break
+            grown.insert(len(grown) if step == 1 else 0, k)
+            k += step
+    return grown
