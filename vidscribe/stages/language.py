@@ -147,6 +147,7 @@ def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: 
         if probability < MIN_LANGUAGE_PROBABILITY or language == first.language:
             continue
         run = _grown(run, segments, samples, identifier, language, in_runs)
+        in_runs.update(run)  # a later run must not grow back over what this one took (it would be stored twice)
         first, last = segments[run[0]], segments[run[-1]]
         if asr.model.is_multilingual:
             again = tuple(replace(s.shifted(first.start), language=language)
