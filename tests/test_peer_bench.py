@@ -85,6 +85,23 @@ def test_vidscribe_model_seconds_per_stage_are_stored(peer):
     assert float(rest.split()[-1]) == pytest.approx(run.wall_seconds - sum(run.stages.values()), abs=0.06)
 
 
+def test_model_loads_are_told_apart_from_inference(peer):
+    """The cold process imports and loads every model in its first call of it: that time is counted apart, so
+    the diarization figure of issue #14 is its inference per second of the videos pyannote diarized."""
+    from vidscribe.app.bench.peer.report import diarization_factor, stage_lines
+
+    run = peer.system("vidscribe").run
+    # pyannote.audio's import alone takes seconds; Whisper's load is part of the first transcription
+    assert 1.0 < run.stage_loads["diarize"] < run.stages["diarize"], (run.stage_loads, run.stages)
+    assert 0 < run.stage_loads["transcribe"] < run.stages["transcribe"], (run.stage_loads, run.stages)
+    dialogues = sum(item.reference.duration for item in peer.items if len(item.reference.speakers) > 1)
+    assert run.diarized_seconds == pytest.approx(dialogues)  # the dialogues, not the monologues (fast path)
+    factor = diarization_factor(run)
+    assert 0 < run.pyannote_seconds < run.stages["diarize"] - run.stage_loads["diarize"]  # the probes are apart
+    assert factor == pytest.approx(run.pyannote_seconds / dialogues) and 0 < factor < 0.5
+    assert any(f"{factor:.3f} x real time" in line for line in stage_lines(peer))
+
+
 def test_the_scorer_gives_zero_for_the_reference_itself_whatever_the_speaker_labels():
     from vidscribe.app.bench.peer.score import score
 

@@ -148,6 +148,24 @@ def test_a_full_batch_does_not_wait_for_the_linger(settings):
     assert [(b.texts, b.videos) for b in batches] == [(3, 1)]
 
 
+def test_a_model_call_records_the_time_its_model_took_to_load(settings):
+    """The first call of a model loads it inside the slot; the record tells that load from the inference."""
+    scheduler, _ = scheduler_and_bus()
+    registry = ModelRegistry(NvmlSampler())
+    path = settings.text_embedding_model
+
+    def call() -> None:
+        with scheduler.slot("embed"):
+            registry.get("embed", path, "cpu", "float32", lambda: SentenceTransformer(path, device="cpu"))
+            time.sleep(0.2)  # the inference
+
+    call()
+    call()
+    first, second = scheduler.jobs
+    assert 0.05 < first.load_seconds < first.seconds - 0.19, first  # MiniLM from disk, then the 0.2 s call
+    assert second.load_seconds < 0.01 and second.seconds >= 0.2, second  # loaded once: nothing to load
+
+
 def test_model_budget_unloads_least_recently_used(settings):
     registry = ModelRegistry(NvmlSampler())
     path = settings.text_embedding_model
@@ -293,6 +311,11 @@ def test_video_telemetry_is_stored_and_says_there_is_no_gpu(settings, voices, pr
     assert telemetry["gpu"].startswith("no GPU telemetry") and telemetry["gpu_busy_fraction"] is None
     assert telemetry["stages"]["transcribe"]["model_seconds"] > 0 and telemetry["stages"]["diarize"]["calls"] >= 1
     assert telemetry["peak_vram_mib"] is None and stored.worker == settings.worker_name
+    assert telemetry["diarized"] is True  # two voices: pyannote ran, not the monologue fast path
+    by_model, by_stage = telemetry["models"], telemetry["stages"]
+    assert by_model["diarize"]["calls"] >= 1 and by_model["asr"]["model_seconds"] > 0  # pyannote apart from probes
+    assert sum(m["model_seconds"] for m in by_model.values()) == pytest.approx(
+        sum(s["model_seconds"] for s in by_stage.values()), abs=0.01)
     assert result.telemetry == telemetry
 
 

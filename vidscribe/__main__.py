@@ -1,5 +1,5 @@
 """`python -m vidscribe` runs the CLI."""
 
-from vidscribe.app.cli import app
+from vidscribe.app.cli import run
 
-app()
+run()

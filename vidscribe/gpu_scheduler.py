@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from vidscribe.gpu_telemetry import NvmlSampler
 from vidscribe.progress import EventBus
-from vidscribe.timing import current_work
+from vidscribe.timing import counting_loads, current_work, loading
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class GpuJob:
     started_at: float
     ended_at: float
     peak_vram_mib: float | None
+    load_seconds: float = 0.0  # of the call's time, spent loading its model (the first call's import too)
 
     @property
     def seconds(self) -> float:
@@ -185,14 +186,17 @@ class GpuScheduler:
             self._released_with_waiters = None
         if gap is not None:
             self.bus.emit(HandoffGap(gap))
-        torch_peak = _reset_torch_peak()
+        torch_peak, loads = False, [0.0]
         try:
-            yield
+            with counting_loads() as loads:
+                with loading():  # the first call imports torch
+                    torch_peak = _reset_torch_peak()
+                yield
         finally:
             ended = time.monotonic()
             peak = self._vram_peak(torch_peak, started, ended)
             video, stage = current_work.get()
-            job = GpuJob(model, video, stage, waiter.since, started, ended, peak)
+            job = GpuJob(model, video, stage, waiter.since, started, ended, peak, round(loads[0], 3))
             with self.cond:
                 self.jobs.append(job)
                 self._running.remove(model)

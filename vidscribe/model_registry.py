@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import psutil
 
 from vidscribe.gpu_telemetry import NvmlSampler
+from vidscribe.timing import loading
 
 T = TypeVar("T")
 ModelKey = tuple[str, str, str, str]
@@ -86,7 +87,8 @@ class ModelRegistry:
                 self._before_first_load = None
             self._make_room(device, budget_mib, self._sizes.get(key, 0.0), keep=key)
             before = memory_in_use_mib(device, self._nvml)
-            model = loader()
+            with loading():
+                model = loader()
             self._sizes[key] = max(memory_in_use_mib(device, self._nvml) - before, _tensor_mib(model))
             self.loads += 1
             self._models[key] = model

@@ -126,7 +126,7 @@ def process_recording(
 
     `known`: the enumerated metadata (a backfill's entry); `fetched`: an already fetched source (the flow
     fetches a bare URL first, to learn its archive key); `profiles`: the enrolled voices identify matches;
-    `telemetry`: called just before the store, its result is stored with the video.
+    `telemetry`: called just before the store, its result is stored with the video, with "diarized" added.
     """
     steps = steps or PLAIN
     clock = clock or _Untimed()
@@ -165,6 +165,8 @@ def process_recording(
     if until == "embed":
         return dataclasses.replace(recording, vectors=vectors)
     facts = telemetry() if telemetry is not None else None
+    if facts is not None:  # whether pyannote ran, not the monologue fast path (the caller's record says so too)
+        facts["diarized"] = not diarization.skipped
     with clock.stage("store"):
         video_id = steps.store(info, segments, vectors, names, clock.seconds, audio.sha256, settings, facts,
                                audio.note)

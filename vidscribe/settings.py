@@ -135,11 +135,12 @@ class Settings(BaseSettings):
     segmentation_batch_size: int = Field(16, ge=1, le=256, description="pyannote segmentation_batch_size")
     # Speed of pyannote on a CPU (issue #14; README, Throughput). `shared`: the speaker model's frame layers run
     # once over the recording and each window's speakers are pooled from them (vidscribe/speakers/shared_frames.py),
-    # clustered at their own threshold (CAM++: 0.6 against the config's 0.65, which merged voice pair B, DER
-    # 56%); `per_window`: pyannote's own embedding of every window's speakers, at most
+    # clustered at their own threshold (CAM++: 0.55 against the config's 0.65, which merged voice pair B, DER
+    # 56%; 0.6 merged the peer corpus's 3-voice dialogue into one voice, 0.5 split pyannote's sample into three);
+    # `per_window`: pyannote's own embedding of every window's speakers, at most
     # `diarization_embedding_max_seconds` each. Only for an ONNX speaker model on the CPU.
     diarization_embeddings: Literal["shared", "per_window"] = "shared"
-    diarization_shared_threshold: float = Field(0.6, gt=0, lt=2, description="clustering threshold, shared")
+    diarization_shared_threshold: float = Field(0.55, gt=0, lt=2, description="clustering threshold, shared")
     diarization_step: float = Field(0.1, ge=0.05, le=1.0,
                                     description="pyannote segmentation step, as a fraction of its 10 s window")
     diarization_embedding_max_seconds: float | None = Field(

@@ -18,6 +18,35 @@ from vidscribe.progress import EventBus, ProgressEvent
 
 #: (video, stage) of the work running in this context: GPU calls and stage bodies are attributed to it
 current_work: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("current_work", default=("", ""))
+#: seconds spent loading models (imports included) within the model call running in this context
+_load_seconds: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("load_seconds", default=None)
+
+
+@contextlib.contextmanager
+def counting_loads() -> Iterator[list[float]]:
+    """Sum the `loading()` spans within this block (a model call) into the one-item list it yields.
+
+    Why: the first call of a model pays its import and load (pyannote.audio alone imports for about 9 s on
+    2 cores), so a call's time alone would put the set-up of a whole run on one video's inference.
+    """
+    total = [0.0]
+    token = _load_seconds.set(total)
+    try:
+        yield total
+    finally:
+        _load_seconds.reset(token)
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """Time a model load (or other one-time set-up) for the model call around it, if one is counting."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        total = _load_seconds.get()
+        if total is not None:
+            total[0] += time.monotonic() - started
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from vidscribe.settings import Settings, section
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.linking import link_speakers, relabel
 from vidscribe.speakers.voices import speaker_voices
+from vidscribe.timing import loading
 from vidscribe.transcript import Diarization, Turn
 from vidscribe.windows import plan_windows
 
@@ -151,7 +152,8 @@ def _shared_embeddings(embedding: FastOnnxEmbedding) -> SharedFrameEmbeddings | 
     from vidscribe.speakers.shared_frames import SharedFrameEmbeddings, split_model
 
     try:
-        model = split_model(embedding.inner.embedding)
+        with loading():  # a one-time set-up (about 1 s), counted with the model's load
+            model = split_model(embedding.inner.embedding)
     except Exception as exc:  # noqa: BLE001  any failure on a third-party graph leaves pyannote's own path
         log.debug("shared speaker embeddings unavailable for %s: %s", embedding.inner.embedding, exc)
         return None

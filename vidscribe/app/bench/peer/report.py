@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from vidscribe.app.bench.peer.run import Measured, PeerResult
+from vidscribe.app.bench.peer.systems import SystemRun
 from vidscribe.app.bench.quality.metrics import Rate
 
 HEADER = f"{'system':<20} {'wall s':>7} {'load s':>7} {'audio h/h':>10} {'x floor':>8} {'WER %':>6} {'DER %':>6}"
@@ -44,17 +45,29 @@ def stage_lines(result: PeerResult) -> list[str]:
     """vidscribe's model and stage seconds per stage, then the rest of its wall time."""
     run = result.system("vidscribe").run
     lines = [f"vidscribe per stage, summed over {len(result.items)} videos",
-             f"  {'stage':<26} {'model s':>8} {'stage s':>8}"]
+             f"  {'stage':<26} {'model s':>8} {'of it load':>10} {'stage s':>8}"]
     for stage in sorted(set(run.stages) | set(run.stage_seconds), key=lambda s: -run.stages.get(s, 0.0)):
         model = f"{run.stages[stage]:.1f}" if stage in run.stages else "-"
+        load = f"{run.stage_loads[stage]:.1f}" if stage in run.stage_loads else "-"
         wall = f"{run.stage_seconds[stage]:.1f}" if stage in run.stage_seconds else "-"
-        lines.append(f"  {stage:<26} {model:>8} {wall:>8}")
+        lines.append(f"  {stage:<26} {model:>8} {load:>10} {wall:>8}")
     model_total = sum(run.stages.values())
     lines.append(f"  {'model time':<26} {model_total:>8.1f}")
     lines.append(f"  {'rest (wall - model time)':<26} {run.wall_seconds - model_total:>8.1f}")
     if model_total > run.wall_seconds:
         lines.append("  (model time above the wall time: model calls of different videos overlapped)")
+    factor = diarization_factor(run)
+    if factor is not None:
+        lines.append(f"  pyannote without its load: {factor:.3f} x real time of the "
+                     f"{run.diarized_seconds / 60:.1f} min it diarized")
     return lines
+
+
+def diarization_factor(run: SystemRun) -> float | None:
+    """pyannote's model seconds less their loads (the first call imports pyannote.audio), per second of the
+    audio it diarized (None when it diarized nothing): issue #14's "x real time". The monologue probes (the
+    speaker model, in the diarize stage too) are left out: they run on every video, diarized or not."""
+    return run.pyannote_seconds / run.diarized_seconds if run.diarized_seconds else None
 
 
 def render(result: PeerResult, title: str) -> str:
@@ -76,6 +89,9 @@ def to_json(result: PeerResult) -> dict[str, Any]:
         "systems": [{"system": m.run.system, "wall_s": round(m.run.wall_seconds, 3), "repeats_wall_s": m.walls,
                      "load_s": m.run.load_seconds, "audio_hours_per_hour": throughput(result, m),
                      "ratio_to_floor": ratio(result, m), **m.scores.to_json(),
-                     "stage_model_s": m.run.stages, "stage_wall_s": m.run.stage_seconds}
+                     "stage_model_s": m.run.stages, "stage_load_s": m.run.stage_loads,
+                     "stage_wall_s": m.run.stage_seconds, "diarized_s": m.run.diarized_seconds,
+                     "pyannote_s": round(m.run.pyannote_seconds, 3),
+                     "diarization_x_real_time": diarization_factor(m.run)}
                     for m in result.systems],
     }

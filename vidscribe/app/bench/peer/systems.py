@@ -34,6 +34,7 @@ from vidscribe.transcript import Segment, Word
 
 #: the telemetry figure summed per stage
 MODEL_SECONDS = "model_seconds"
+LOAD_SECONDS = "load_seconds"
 
 
 @dataclass
@@ -41,8 +42,10 @@ class SystemRun:
     """One timed run of a system over the corpus.
 
     `transcripts`: item name -> segments; `load_seconds`: the model load inside the wall time (floor only);
-    `stages`: model seconds per stage summed over the videos (vidscribe's `videos.telemetry`);
-    `stage_seconds`: wall seconds per stage summed likewise (`videos.stage_seconds`).
+    `stages`: model seconds per stage summed over the videos (vidscribe's `videos.telemetry`), and
+    `stage_loads` the part of them spent loading models (imports included); `stage_seconds`: wall seconds per
+    stage summed likewise (`videos.stage_seconds`); `diarized_seconds`: the audio of the videos pyannote
+    diarized (not the monologue fast path), and `pyannote_seconds` its calls' time less their loads.
     """
 
     system: str
@@ -51,7 +54,10 @@ class SystemRun:
     diarized: bool
     load_seconds: float | None = None
     stages: dict[str, float] = field(default_factory=dict)
+    stage_loads: dict[str, float] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    diarized_seconds: float = 0.0
+    pyannote_seconds: float = 0.0
 
 
 def _segment(start: float, end: float, text: str, speaker: str, words: tuple[Word, ...] = (),
@@ -117,17 +123,25 @@ def vidscribe_run(items: Sequence[Item], folder: Path, models_dir: Path) -> Syst
         env.pop("PREFECT_API_URL", None)  # the CLI starts its own API, as a user's first run does
         wall = _run_timed([str(Path(sys.executable).with_name("vidscribe")), "backfill", str(folder), "--quiet"], env)
         engine = get_engine(get_settings())
-        transcripts, stages, stage_seconds = {}, Counter[str](), Counter[str]()
+        transcripts, stages, loads, stage_seconds = {}, Counter[str](), Counter[str](), Counter[str]()
+        diarized_seconds = pyannote_seconds = 0.0
         for item in items:
             video = get_video(engine, local_info(folder / item.file).source_id)
             if video is None or video.status != "done":
                 raise RuntimeError(f"vidscribe did not store {item.file}: {video and (video.status, video.error)}")
             transcripts[item.name] = video_segments(engine, video.id)
-            stages.update({stage: entry[MODEL_SECONDS] for stage, entry in video.telemetry.get("stages", {}).items()})
+            telemetry = video.telemetry.get("stages", {})
+            stages.update({stage: entry[MODEL_SECONDS] for stage, entry in telemetry.items()})
+            loads.update({stage: entry.get(LOAD_SECONDS, 0.0) for stage, entry in telemetry.items()})
             stage_seconds.update(video.stage_seconds)
+            if video.telemetry.get("diarized"):
+                diarized_seconds += item.reference.duration
+            pyannote = video.telemetry.get("models", {}).get("diarize", {})
+            pyannote_seconds += pyannote.get(MODEL_SECONDS, 0.0) - pyannote.get(LOAD_SECONDS, 0.0)
         engine.dispose()
-    return SystemRun("vidscribe", wall, transcripts, diarized=True, stages=dict(stages),
-                     stage_seconds=dict(stage_seconds))
+    return SystemRun("vidscribe", wall, transcripts, diarized=True, stages=dict(stages), stage_loads=dict(loads),
+                     stage_seconds=dict(stage_seconds), diarized_seconds=diarized_seconds,
+                     pyannote_seconds=pyannote_seconds)
 
 
 def whisperx_run(items: Sequence[Item], folder: Path, settings: Settings, pipeline: Path, venv: Path) -> SystemRun:
