@@ -97,7 +97,9 @@ def test_model_loads_are_told_apart_from_inference(peer):
     dialogues = sum(item.reference.duration for item in peer.items if len(item.reference.speakers) > 1)
     assert run.diarized_seconds == pytest.approx(dialogues)  # the dialogues, not the monologues (fast path)
     factor = diarization_factor(run)
-    assert 0 < run.pyannote_seconds < run.stages["diarize"] - run.stage_loads["diarize"]  # the probes are apart
+    # pyannote's calls only: on a GPU the monologue probes are calls of the diarize stage too (on the CPU they
+    # run beside the model slots, in no call)
+    assert 0 < run.pyannote_seconds <= run.stages["diarize"] - run.stage_loads["diarize"] + 0.01
     assert factor == pytest.approx(run.pyannote_seconds / dialogues) and 0 < factor < 0.5
     assert any(f"{factor:.3f} x real time" in line for line in stage_lines(peer))
 

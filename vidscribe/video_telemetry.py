@@ -15,8 +15,8 @@ from vidscribe.runtime import Runtime
 def video_telemetry(runtime: Runtime, video: str, started: float, ended: float) -> dict[str, Any]:
     """Telemetry of `video`, processed between two `time.monotonic()` stamps by `runtime`'s worker.
 
-    Model calls are summed per stage and per model: the diarize stage also runs the speaker model (the
-    monologue probe), so pyannote's own time is the "diarize" model's.
+    Model calls are summed per stage and per model: on a GPU the diarize stage also runs the speaker model
+    (the monologue probe), so pyannote's own time is the "diarize" model's.
     """
     stages: dict[str, dict[str, Any]] = {}
     models: dict[str, dict[str, Any]] = {}

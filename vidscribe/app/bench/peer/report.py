@@ -66,7 +66,7 @@ def stage_lines(result: PeerResult) -> list[str]:
 def diarization_factor(run: SystemRun) -> float | None:
     """pyannote's model seconds less their loads (the first call imports pyannote.audio), per second of the
     audio it diarized (None when it diarized nothing): issue #14's "x real time". The monologue probes (the
-    speaker model, in the diarize stage too) are left out: they run on every video, diarized or not."""
+    speaker model: calls of the diarize stage too on a GPU) are left out: they run on every video."""
     return run.pyannote_seconds / run.diarized_seconds if run.diarized_seconds else None
 
 
