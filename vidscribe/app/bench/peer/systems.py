@@ -130,9 +130,9 @@ def vidscribe_run(items: Sequence[Item], folder: Path, models_dir: Path) -> Syst
             if video is None or video.status != "done":
                 raise RuntimeError(f"vidscribe did not store {item.file}: {video and (video.status, video.error)}")
             transcripts[item.name] = video_segments(engine, video.id)
-            telemetry = video.telemetry.get("stages", {})
-            stages.update({stage: entry[MODEL_SECONDS] for stage, entry in telemetry.items()})
-            loads.update({stage: entry.get(LOAD_SECONDS, 0.0) for stage, entry in telemetry.items()})
+            per_stage = video.telemetry.get("stages", {})
+            stages.update({stage: entry[MODEL_SECONDS] for stage, entry in per_stage.items()})
+            loads.update({stage: entry.get(LOAD_SECONDS, 0.0) for stage, entry in per_stage.items()})
             stage_seconds.update(video.stage_seconds)
             if video.telemetry.get("diarized"):
                 diarized_seconds += item.reference.duration
