@@ -77,6 +77,16 @@ def test_der_on_pyannote_sample(settings: Settings, sample: dict, sample_audio: 
     assert get_runtime().models.loads == loads  # kept warm, not reloaded
 
 
+def test_the_voice_pyannote_splits_in_the_sample_is_joined_by_the_speaker_encoder(
+        settings: Settings, sample_audio: AudioRef) -> None:
+    """At the shared threshold that keeps a 3-voice dialogue's voices apart (0.5), pyannote splits one of the
+    sample's two voices; the two halves' voices are one voice by the encoder (cosine 0.85, above the merge
+    threshold), so they are joined. Without the merge (threshold 1) the split stays."""
+    kept = diarize(sample_audio, settings.model_copy(update={"speaker_merge_threshold": 1.0}))
+    assert settings.diarization_shared_threshold == 0.5 and len(kept.speakers) == 3
+    assert len(diarize(sample_audio, settings).speakers) == 2
+
+
 def test_onnx_encoder_matches_pytorch_and_pyannote(encoder: OnnxSpeakerEncoder, sample_audio: AudioRef) -> None:
     clips = [clip(sample_audio, 10.6, 13.6), clip(sample_audio, 21.9, 27.8)]
     ours = encoder.embed(clips)

@@ -56,11 +56,11 @@ def test_speed_settings_reach_the_pipeline(settings: Settings) -> None:
     assert not isinstance(pipeline.get_embeddings, SharedFrameEmbeddings)
 
     shared = tuned.model_copy(update={"diarization_step": 0.1, "diarization_embeddings": "shared",
-                                      "diarization_shared_threshold": 0.5})
+                                      "diarization_shared_threshold": 0.45})
     pipeline = load_diarization_pipeline(shared)
     assert pipeline._segmentation.step == 1.0  # the cached pipeline follows the current settings
     assert isinstance(pipeline.get_embeddings, SharedFrameEmbeddings)
-    assert pipeline.clustering.threshold == 0.5  # not the default: the setting reached it
+    assert pipeline.clustering.threshold == 0.45  # not the default: the setting reached it
 
     pipeline = load_diarization_pipeline(tuned)  # and back: pyannote's embeddings at the config's threshold
     assert not isinstance(pipeline.get_embeddings, SharedFrameEmbeddings)

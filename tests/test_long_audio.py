@@ -121,11 +121,24 @@ def test_cuts_fall_in_pauses(windowed: Settings, audio: AudioRef) -> None:
         assert quiet < 0.02
 
 
+def _label_pairs(whole: Diarization, ours: Diarization) -> set[tuple[str, str]]:
+    """(pyannote's label, ours) of each turn, after checking the turns' spans are the same."""
+    spans = sorted((t.start, t.end, t.speaker) for t in whole.turns), sorted((t.start, t.end, t.speaker)
+                                                                            for t in ours.turns)
+    assert [span[:2] for span in spans[0]] == [span[:2] for span in spans[1]]
+    return {(a[2], b[2]) for a, b in zip(*spans)}
+
+
 def test_one_window_is_exactly_the_whole_recording(settings: Settings, sample: dict) -> None:
-    """Below `window_seconds`, both stages give what running their model on the whole waveform gives."""
+    """Below `window_seconds`, both stages give what running their model on the whole waveform gives: the
+    same text, and pyannote's turns, relabelled by first appearance, with a voice it split joined again."""
     audio = decode(Path(sample["audio"]), settings.audio_cache_dir)
     assert transcribe(audio, settings) == transcribe_waveform(np.asarray(audio.load()), settings)
-    assert diarize(audio, settings) == diarize_window(settings, np.array(audio.load()))
+    whole = diarize_window(settings, np.array(audio.load()))
+    unmerged = _label_pairs(whole, diarize(audio, settings.model_copy(update={"speaker_merge_threshold": 1.0})))
+    assert len(unmerged) == len({a for a, _ in unmerged}) == len({b for _, b in unmerged})  # one to one
+    merged = _label_pairs(whole, diarize(audio, settings))
+    assert len(merged) == len({a for a, _ in merged}) > len({b for _, b in merged})  # two labels became one
 
 
 def test_windowed_word_error_rate(conversation: Conversation, whole, in_windows) -> None:
@@ -179,12 +192,23 @@ def test_a_voice_keeps_its_label_in_every_window(windowed: Settings, conversatio
     assert labels == [f"SPEAKER_{i:02d}" for i in range(len(labels))]
 
 
-def test_two_speakers_of_one_window_are_never_linked() -> None:
-    """pyannote told them apart: even identical voice vectors stay two clusters, while windows link."""
-    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
-    clusters = link_speakers([{"S0": a, "S1": a}, {"S0": a, "S1": b}], threshold=0.8)
+def _unit(degrees: float) -> np.ndarray:
+    return np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees))])
+
+
+def test_two_speakers_of_one_window_join_only_at_the_stricter_merge_threshold() -> None:
+    """pyannote told them apart: voices 0.87 alike (above the linking threshold) stay two speakers in one
+    window while windows link; voices 0.97 alike are one voice that pyannote split, unless joining them would
+    leave one voice."""
+    a, near, b = _unit(0), _unit(30), _unit(90)  # cos(a, near) = 0.87
+    clusters = link_speakers([{"S0": a, "S1": near}, {"S0": a, "S1": b}], threshold=0.8, merge_threshold=0.9)
     assert clusters[(0, "S0")] != clusters[(0, "S1")]
     assert clusters[(1, "S1")] not in (clusters[(0, "S0")], clusters[(0, "S1")])
+    split = link_speakers([{"S0": a, "S1": _unit(14), "S2": b}], threshold=0.8, merge_threshold=0.9)
+    assert split[(0, "S0")] == split[(0, "S1")] != split[(0, "S2")]
+    # but never down to one voice: whether a second voice speaks at all is pyannote's call
+    pair = link_speakers([{"S0": a, "S1": _unit(14)}], threshold=0.8, merge_threshold=0.9)
+    assert pair[(0, "S0")] != pair[(0, "S1")]
     turns = relabel([[Turn(0, 1, "S1"), Turn(1, 2, "S0")], [Turn(5, 6, "S0"), Turn(6, 7, "S2")]], clusters)
     # window 1's S0 is one of window 0's voices; its S2 has no voice vector, so it keeps a label of its own
     assert [t.speaker for t in turns] == ["SPEAKER_00", "SPEAKER_01", turns[2].speaker, "SPEAKER_02"]

@@ -11,7 +11,7 @@ from vidscribe_flows.ingest import ingest_video
 from vidscribe.stages import diarize as diarize_module
 from vidscribe.stages.diarize import diarize
 from vidscribe.stages.embed import embed_texts
-from vidscribe.stages.monologue import check_monologue
+from vidscribe.stages.monologue import check_monologue, other_voice_probe
 from vidscribe.stages.transcribe import transcribe
 from vidscribe.stages.decode import decode
 from vidscribe.db import get_engine, get_video, search, segment_count, video_segments
@@ -34,17 +34,18 @@ def test_sample_word_error_rate(settings, sample):
 
 
 class PipelineSpy:
-    """Counts how often the diarization pipeline is loaded and run."""
+    """Counts how often pyannote's diarization pipeline runs (the monologue check may load it for its
+    segmentation model, which is not a diarization)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        original = diarize_module.load_diarization_pipeline
+        original = diarize_module.diarize_window
 
-        def counting(settings):
+        def counting(*args, **kwargs):
             self.calls += 1
-            return original(settings)
+            return original(*args, **kwargs)
 
-        monkeypatch.setattr(diarize_module, "load_diarization_pipeline", counting)
+        monkeypatch.setattr(diarize_module, "diarize_window", counting)
 
 
 def test_monologue_fast_path_skips_diarization(settings, voices, monkeypatch):
@@ -57,6 +58,16 @@ def test_monologue_fast_path_skips_diarization(settings, voices, monkeypatch):
         assert diarization.skipped is expect_monologue, diarization.reason
         assert spy.calls - before == (0 if expect_monologue else 1)
         assert len(diarization.speakers) == (1 if expect_monologue else 2)
+
+
+def test_the_segmentation_probe_hears_a_second_voice_only_in_a_dialogue(settings, voices):
+    """The monologue check's second look: pyannote's segmentation model on 10 s stretches of the speech."""
+    heard = {}
+    for name in ("monologue", "dialogue"):
+        audio = decode(getattr(voices, name), settings.audio_cache_dir)
+        heard[name] = other_voice_probe(audio, settings, transcribe(audio, settings))
+    print(f"seconds of a second voice in the probes: {heard}")
+    assert heard["monologue"] < 0.5 < settings.monologue_other_voice_seconds <= heard["dialogue"]
 
 
 def test_assume_monologue_setting_forces_the_fast_path(settings, voices):

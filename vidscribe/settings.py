@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     # `per_window`: pyannote's own embedding of every window's speakers, at most
     # `diarization_embedding_max_seconds` each. Only for an ONNX speaker model on the CPU.
     diarization_embeddings: Literal["shared", "per_window"] = "shared"
-    diarization_shared_threshold: float = Field(0.55, gt=0, lt=2, description="clustering threshold, shared")
+    diarization_shared_threshold: float = Field(0.5, gt=0, lt=2, description="clustering threshold, shared")
     diarization_step: float = Field(0.1, ge=0.05, le=1.0,
                                     description="pyannote segmentation step, as a fraction of its 10 s window")
     diarization_embedding_max_seconds: float | None = Field(
@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     monologue_probe_seconds: float = Field(3.0, gt=0.5, le=10)
     # Calibrated on CAM++ (offline profile): monologue probes >= 0.61, two-speaker recordings <= 0.48.
     monologue_similarity: float = Field(0.58, gt=-1, lt=1, description="min cosine between any two probes")
+    # Measured with pyannote's segmentation-3.0 on 8 stretches of 10 s: monologues <= 0.3 s of another voice, the
+    # benchmarks' dialogues >= 5.4 s (voice pair B with 0.1 s turn changes passes the cosine probe above).
+    monologue_other_voice_seconds: float = Field(
+        2.0, ge=0, description="a recording whose probed stretches hold this much of a second voice is diarized")
 
     # Speaker identification
     speaker_model: str | None = None
@@ -174,6 +178,11 @@ class Settings(BaseSettings):
     # Calibrated on CAM++ voices of 45 s windows (espeak and pyannote's sample): one voice in two windows
     # 0.85-0.98; the sample's two real (similar) voices 0.74-0.76, other pairs of voices at most 0.65.
     speaker_link_threshold: float = Field(0.80, gt=-1, lt=1, description="min cosine joining window speakers")
+    # Calibrated on CAM++ voices of whole recordings, pyannote at a shared threshold of 0.5: one voice split in two
+    # (pyannote's sample) 0.85; two voices 0.62-0.81 (quality and peer corpora, 12 pairs), but 0.83 for voice pair B
+    # in the quick corpus's 46 s dialogue, which is why joins never leave one voice (vidscribe/speakers/linking.py).
+    speaker_merge_threshold: float = Field(
+        0.83, gt=-1, le=1, description="min cosine joining two speakers pyannote told apart in one window")
 
     # Orchestration and GPU scheduling (the hardware profile fills the counts and batch sizes left unset)
     hardware_profile: HardwareProfile = Field("auto", description="auto, cpu, gpu-16gb, gpu-80gb or none")

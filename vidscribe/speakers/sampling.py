@@ -32,6 +32,17 @@ def windows(spans: Iterable[tuple[float, float]], clip_seconds: float) -> list[t
     return cut
 
 
+def joined(spans: Iterable[tuple[float, float]], max_gap: float) -> list[tuple[float, float]]:
+    """Sorted spans, those less than `max_gap` seconds apart joined into one."""
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if out and start - out[-1][1] < max_gap:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def spread(items: list[T], count: int) -> list[T]:
     """At most `count` items, evenly spaced over the list (so over time when the list is sorted)."""
     if len(items) <= count:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # imported where a model loads: a run with nothing to diarize
 log = logging.getLogger(__name__)
 
 SECTION = section("DiarizeSettings", "diarization_pipeline", "device", "window_seconds", "speaker_link_threshold",
+                  "speaker_merge_threshold",
                   "speaker_model", "speaker_encoder", "speaker_device", "speaker_sample_clips",
                   "speaker_clip_seconds", "diarization_step", "diarization_embedding_max_seconds",
                   "diarization_embeddings", "diarization_shared_threshold")
@@ -205,23 +206,45 @@ def diarize_window(settings: Settings, samples: np.ndarray, **speakers: int | No
     return Diarization(turns=_turns(annotation))
 
 
-def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
-    """Speaker turns of `audio`, sorted by start, labelled SPEAKER_00, ...
+def other_voice_seconds(settings: Settings, clips: list[np.ndarray]) -> float:
+    """Seconds of speech by any voice but each clip's main one, summed over `clips` (pyannote's local speaker
+    segmentation, up to 3 voices per clip; clips longer than its window are cut to it).
 
-    A recording of one window gets pyannote's turns and labels as they are. A longer one is diarized window
-    by window (`vidscribe.windows`), so only one window's audio is in memory and pyannote's quadratic
-    clustering stays window-sized; the windows' speakers are then linked by voice
-    (`vidscribe.speakers.linking`) and numbered by first appearance.
+    Why: the monologue check's probe embeddings cannot see turn changes faster than a probe (with 0.1 s turns
+    every 3 s probe holds both voices, and all probes look alike); the segmentation model is trained to find
+    them, and costs about 0.05 s per 10 s clip on one CPU core.
+    """
+    import torch
+
+    with get_runtime().scheduler.slot("diarize"), torch.inference_mode():
+        inference = load_diarization_pipeline(settings)._segmentation
+        size = round(inference.duration * SAMPLE_RATE)
+        batch = np.stack([np.pad(c[:size], (0, size - len(c[:size]))) for c in clips])[:, None]
+        step = settings.segmentation_batch_size
+        active = np.concatenate([inference.infer(torch.from_numpy(batch[i:i + step]))
+                                 for i in range(0, len(batch), step)])
+    seconds = active.sum(axis=1) * inference.duration / active.shape[1]  # (clip, local speaker)
+    return float((seconds.sum(axis=1) - seconds.max(axis=1)).sum())
+
+
+def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None) -> Diarization:
+    """Speaker turns of `audio`, sorted by start, labelled SPEAKER_00, ... by first appearance.
+
+    A long recording is diarized window by window (`vidscribe.windows`), so only one window's audio is in
+    memory and pyannote's quadratic clustering stays window-sized. Every window's speakers then get a voice
+    from the speaker encoder and are linked by it (`vidscribe.speakers.linking`): across windows, and within
+    one where pyannote split a voice in two. A known `num_speakers` is pyannote's to honour in a single
+    window; across windows it fixes the number of linked voices.
     """
     windows = plan_windows(audio, settings.window_seconds)
-    if len(windows) == 1:
-        return diarize_window(settings, audio.read(), num_speakers=num_speakers)
     encoder = load_speaker_encoder(settings)
+    speakers = {"num_speakers" if len(windows) == 1 else "max_speakers": num_speakers}
     window_turns, voices = [], []
     for window in windows:
         samples = audio.read(window.start, window.stop)
-        turns = diarize_window(settings, samples, max_speakers=num_speakers).turns
+        turns = diarize_window(settings, samples, **speakers).turns
         voices.append(speaker_voices(samples, turns, encoder, settings))
         window_turns.append([turn.shifted(window.offset) for turn in turns])
-    clusters = link_speakers(voices, settings.speaker_link_threshold, num_speakers)
+    clusters = link_speakers(voices, settings.speaker_link_threshold, settings.speaker_merge_threshold,
+                             num_speakers)
     return Diarization(turns=relabel(window_turns, clusters))
