@@ -7,6 +7,7 @@ memory, never a path, so pyannote does no audio decoding of its own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -212,11 +213,15 @@ def other_voice_seconds(settings: Settings, clips: list[np.ndarray]) -> float:
 
     Why: the monologue check's probe embeddings cannot see turn changes faster than a probe (with 0.1 s turns
     every 3 s probe holds both voices, and all probes look alike); the segmentation model is trained to find
-    them, and costs about 0.05 s per 10 s clip on one CPU core.
+    them, and costs about 0.05 s per 10 s clip on one CPU core. On the CPU it runs beside the model slots, as
+    the probe embeddings do: holding a slot for it put each monologue behind the transcriptions in flight
+    (the peer benchmark's wall time went from 63-69 s to 78-80 s).
     """
     import torch
 
-    with get_runtime().scheduler.slot("diarize"), torch.inference_mode():
+    on_gpu = resolve_device(settings.device) == "cuda"
+    slot = get_runtime().scheduler.slot("diarize") if on_gpu else contextlib.nullcontext()
+    with slot, torch.inference_mode():
         inference = load_diarization_pipeline(settings)._segmentation
         size = round(inference.duration * SAMPLE_RATE)
         batch = np.stack([np.pad(c[:size], (0, size - len(c[:size]))) for c in clips])[:, None]
@@ -237,13 +242,15 @@ def diarize(audio: AudioRef, settings: Settings, num_speakers: int | None = None
     window; across windows it fixes the number of linked voices.
     """
     windows = plan_windows(audio, settings.window_seconds)
-    encoder = load_speaker_encoder(settings)
     speakers = {"num_speakers" if len(windows) == 1 else "max_speakers": num_speakers}
     window_turns, voices = [], []
     for window in windows:
         samples = audio.read(window.start, window.stop)
         turns = diarize_window(settings, samples, **speakers).turns
-        voices.append(speaker_voices(samples, turns, encoder, settings))
+        # one window of two speakers has nothing to link: joining them would leave one voice, which linking
+        # never does (about 1.3 CPU s of speaker encoder saved per such recording)
+        linkable = len(windows) > 1 or len({turn.speaker for turn in turns}) > 2
+        voices.append(speaker_voices(samples, turns, load_speaker_encoder(settings), settings) if linkable else {})
         window_turns.append([turn.shifted(window.offset) for turn in turns])
     clusters = link_speakers(voices, settings.speaker_link_threshold, settings.speaker_merge_threshold,
                              num_speakers)

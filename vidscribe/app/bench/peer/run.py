@@ -79,13 +79,7 @@ def run_peer(variant: Variant, settings: Settings, models_dir: Path, *, repeats:
     ]
     if whisperx_venv is not None:
         pipeline = Path(offline_model_paths(models_dir)["diarization_pipeline"])
-
-        def whisperx() -> SystemRun:
-            # vidscribe's run rewrote the pipeline config's paths for its private data folder: name `models_dir`
-            prepare_offline_models(models_dir)
-            return whisperx_run(items, folder, settings, pipeline, whisperx_venv)
-
-        makers.append(whisperx)
+        makers.append(lambda: whisperx_run(items, folder, settings, pipeline, whisperx_venv))
     systems = []
     for make in makers:
         systems.append(fastest(make, items, repeats))

@@ -114,6 +114,7 @@ def _run_timed(command: list[str], env: dict[str, str]) -> float:
 def vidscribe_run(items: Sequence[Item], folder: Path, models_dir: Path) -> SystemRun:
     """`vidscribe backfill <folder>` from a cold process in a private world; then what it stored."""
     from vidscribe.db import get_engine, get_video, video_segments
+    from vidscribe.offline_models import prepare_offline_models
     from vidscribe.sources import local_info
 
     with private_data() as root:
@@ -122,6 +123,8 @@ def vidscribe_run(items: Sequence[Item], folder: Path, models_dir: Path) -> Syst
                "PREFECT_HOME": str(root / "prefect"), "PREFECT_LOCAL_STORAGE_PATH": str(root / "prefect" / "storage")}
         env.pop("PREFECT_API_URL", None)  # the CLI starts its own API, as a user's first run does
         wall = _run_timed([str(Path(sys.executable).with_name("vidscribe")), "backfill", str(folder), "--quiet"], env)
+        # the run rewrote the pipeline config's paths for its private data folder, which goes with this block
+        prepare_offline_models(models_dir)
         engine = get_engine(get_settings())
         transcripts, stages, loads, stage_seconds = {}, Counter[str](), Counter[str](), Counter[str]()
         diarized_seconds = pyannote_seconds = 0.0
