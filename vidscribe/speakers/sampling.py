@@ -15,6 +15,7 @@ import numpy as np
 from vidscribe.audio import SAMPLE_RATE
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 #: clips quieter than this fraction of the loudest clip's RMS are pauses, not speech
 QUIET_FRACTION = 0.1
@@ -32,9 +33,9 @@ def windows(spans: Iterable[tuple[float, float]], clip_seconds: float) -> list[t
     return cut
 
 
-def joined(spans: Iterable[tuple[float, float]], max_gap: float) -> list[tuple[float, float]]:
-    """Sorted spans, those less than `max_gap` seconds apart joined into one."""
-    out: list[tuple[float, float]] = []
+def joined(spans: Iterable[tuple[N, N]], max_gap: N) -> list[tuple[N, N]]:
+    """Sorted spans, those less than `max_gap` apart joined into one (seconds, or sample indices)."""
+    out: list[tuple[N, N]] = []
     for start, end in sorted(spans):
         if out and start - out[-1][1] < max_gap:
             out[-1] = (out[-1][0], max(out[-1][1], end))

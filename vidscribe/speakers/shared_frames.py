@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vidscribe.speakers.sampling import joined
+
 if TYPE_CHECKING:
     import onnxruntime
     import torch
@@ -140,15 +142,10 @@ def speech_regions(segmentations: SlidingWindowFeature, samples: int, sample_rat
     speech = np.concatenate([[False], active * 2 >= np.maximum(covered, 1), [False]]) & np.concatenate(
         [[False], active > 0, [False]])
     edges = np.flatnonzero(np.diff(speech.astype(np.int8)))
-    regions: list[tuple[int, int]] = []
-    for first, stop in zip(edges[::2], edges[1::2]):
-        start = max(0, round((window.start + first / per_second - SPEECH_PAD_SECONDS) * sample_rate))
-        end = min(samples, round((window.start + stop / per_second + SPEECH_PAD_SECONDS) * sample_rate))
-        if regions and start <= regions[-1][1]:
-            regions[-1] = (regions[-1][0], max(end, regions[-1][1]))
-        elif end > start:
-            regions.append((start, end))
-    return regions
+    padded = [(max(0, round((window.start + first / per_second - SPEECH_PAD_SECONDS) * sample_rate)),
+               min(samples, round((window.start + stop / per_second + SPEECH_PAD_SECONDS) * sample_rate)))
+              for first, stop in zip(edges[::2], edges[1::2])]
+    return joined([(start, end) for start, end in padded if end > start], 1)  # touching ranges join too
 
 
 class SharedFrameEmbeddings:

@@ -44,12 +44,15 @@ from vidscribe.app.bench.quality import sounds, texts
 from vidscribe.app.bench.quality.reference import RefTurn, Reference, Span, read_rttm, read_stm
 from vidscribe.app.bench.scripts import TOPICS
 from vidscribe.app.bench.speech import PAIR_A, PAIR_B, Voice, speak
+from vidscribe.speakers.sampling import joined
 
 Kind = Literal["sample", "dialogue", "nonspeech", "mixed", "monologue"]
 Variant = Literal["quick", "full"]
 MANIFEST = "manifest.json"
 #: every utterance of a dialogue this often is a short reply (the second of each three turns)
 SHORT_REPLY_EVERY = 3
+#: ignored stretches closer than this join: the pauses between ignored sentences are ignored too
+IGNORED_GAP_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -106,18 +109,8 @@ class Track:
     def save(self, path: Path, **reference: object) -> Reference:
         sf.write(path, np.concatenate(self.pieces), SAMPLE_RATE, subtype="PCM_16")
         return Reference(duration=round(self.seconds, 3), turns=tuple(self.turns),
-                         ignored=tuple((round(a, 3), round(b, 3)) for a, b in _merged(self.ignored)),
+                         ignored=tuple((round(a, 3), round(b, 3)) for a, b in joined(self.ignored, IGNORED_GAP_SECONDS)),
                          **reference)  # type: ignore[arg-type]
-
-
-def _merged(spans: list[Span]) -> list[Span]:
-    out: list[Span] = []
-    for a, b in spans:
-        if out and a - out[-1][1] < 2.0:  # the pauses between ignored sentences are ignored too
-            out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return out
 
 
 def sentences(first_topic: int) -> Iterator[str]:
