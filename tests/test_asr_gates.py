@@ -59,6 +59,10 @@ def test_doubtful_runs_grow_over_nearly_doubtful_neighbours(settings):
     assert doubtful_runs((at(0.0, 0.95), german, short, english), settings) == [[1, 2]]
     assert doubtful_runs((at(0.0, 0.95), short, english), settings) == []
 
+    # a segment Whisper sampled is identified however sure its words (its text is one random draw)
+    drawn = replace(at(5.0, 0.95), temperature=1.0)
+    assert doubtful_runs((at(0.0, 0.95), drawn, at(10.0, 0.95)), settings) == [[1]]
+
 
 def test_the_batched_decoder_keeps_whispers_segments(settings, sample):
     """The GPU's decoder (here on the CPU): Whisper's own segments, not one per 30 s VAD chunk, so a gate

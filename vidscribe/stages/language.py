@@ -7,7 +7,10 @@ German, or quote a song in Spanish. Whisper detects one language per recording (
 each. Whisper's log-probability cannot pick the doubtful ones, because faster-whisper reports one figure for a
 whole 30 s decoding window, shared by its segments; the words' own probabilities can: a segment whose median
 word probability is below `asr_min_word_probability` is doubtful (espeak English through tiny.en: 0.83 and
-above; German through it: 0.51 and below; pyannote's real two-voice sample: 0.91 and above).
+above; German through it: 0.51 and below; pyannote's real two-voice sample: 0.91 and above). So is a segment
+Whisper had to sample: its beam search failed Whisper's own checks, and the text kept is one random draw at a
+fallback temperature, whose words can come out sure ("We will see you in the next video." for espeak German
+through tiny.en); without this, whether such a recording was flagged depended on the draw (CI stop 22).
 
 Consecutive doubtful segments are identified together, up to Whisper's 30 s window (one encoder pass, and
 more speech makes the identification surer). A run found to be in another language is re-decoded in it when
@@ -66,10 +69,15 @@ def doubtful(segment: AsrSegment, settings: Settings) -> bool:
     return median_word_probability(segment) < settings.asr_min_word_probability
 
 
+def suspect(segment: AsrSegment, settings: Settings) -> bool:
+    """Whether the segment's language is worth identifying: doubtful words, or a sampled decoding."""
+    return segment.temperature > 0 or doubtful(segment, settings)
+
+
 def doubtful_runs(segments: tuple[AsrSegment, ...], settings: Settings) -> list[list[int]]:
     """Indices of consecutive unflagged segments to identify together, in runs of at most `RUN_SECONDS`.
 
-    A run holds at least one doubtful segment and grows over neighbours that are nearly doubtful (median word
+    A run holds at least one `suspect` segment and grows over neighbours that are nearly doubtful (median word
     probability below the threshold plus `RUN_MARGIN`), as a VAD's hysteresis does: a German sentence that
     tiny.en happened to decode with 0.62 sits between two at 0.35 and must not stay alone as "English". A
     segment of one or two words says too little about its language to stand alone either way, so it joins
@@ -80,10 +88,11 @@ def doubtful_runs(segments: tuple[AsrSegment, ...], settings: Settings) -> list[
     chain: list[int] = []
     for i, segment in enumerate([*segments, None]):
         if segment is not None and not segment.flag and (median_word_probability(segment) < loose
-                                                         or len(segment.words) <= SHORT_SEGMENT_WORDS):
+                                                         or len(segment.words) <= SHORT_SEGMENT_WORDS
+                                                         or suspect(segment, settings)):
             chain.append(i)
             continue
-        if any(doubtful(segments[k], settings) for k in chain):
+        if any(suspect(segments[k], settings) for k in chain):
             for k in chain:
                 if runs and runs[-1][-1] == k - 1 and segments[k].end - segments[runs[-1][0]].start <= RUN_SECONDS:
                     runs[-1].append(k)

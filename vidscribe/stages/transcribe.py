@@ -74,7 +74,7 @@ def _decode(model: WhisperModel, samples: np.ndarray, settings: Settings,
             words=tuple(Word(float(w.start), float(w.end), w.word.strip(), float(w.probability),
                              joined=not w.word[:1].isspace())
                         for w in (p.words or ())),
-            language=info.language,
+            language=info.language, temperature=float(p.temperature or 0.0),
         )
         for p in pieces  # a generator: decoding happens while we iterate
     )
