@@ -154,7 +154,7 @@ def process_recording(
         names = steps.identify(audio, settings, diarization, list(profiles))
     done("identify", names)
     with clock.stage("segments"):
-        segments = steps.segments(transcript, diarization.turns, names, settings)
+        segments = steps.segments(transcript, diarization.turns, names, settings, audio)
     done("segments", segments)
     recording = Recording(info, audio, transcript, diarization, names, segments)
     if until == "segments":

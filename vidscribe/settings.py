@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     speaker_change_penalty: float = Field(
         4.0, ge=0, description="cost (log-evidence) of a speaker change mid-sentence with no pause: higher keeps "
                                "words with their sentence, lower follows the diarization's turns word by word")
+    # Calibrated on the quality and peer corpora (vidscribe/stages/word_speakers.py, VOICED_FLOOR): words at the
+    # wrong speaker 117 with turns only; 16 at weight 40, 11 at 50, 10 at 60, 12 at 70, 11 at 80. 0 leaves each
+    # word's voice unheard (no encoder call per word).
+    speaker_word_voice_weight: float = Field(
+        60.0, ge=0, description="weight of each word's own voice (its speaker-encoder cosine to each speaker) "
+                                "against the turns when words are given speakers; 0: turns and text only")
 
     # Long recordings: windows bound memory
     window_seconds: float = Field(1800.0, ge=30, description="longer recordings are processed in windows")

@@ -51,7 +51,7 @@ def load_speaker_encoder(settings: Settings) -> SpeakerEncoder:
         if kind == "onnx":
             from vidscribe.speakers.onnx_encoder import OnnxSpeakerEncoder
 
-            return OnnxSpeakerEncoder(name, device=device, batch_size=batch_size)
+            return OnnxSpeakerEncoder(name, device=device, batch_size=batch_size, threads=settings.torch_threads)
         from vidscribe.speakers.speechbrain_encoder import SpeechBrainSpeakerEncoder
 
         if Path(name).is_dir():

@@ -37,14 +37,19 @@ class OnnxSpeakerEncoder:
     clips) still batch fully, and odd-length clips cost one small run each.
     """
 
-    def __init__(self, path: str, device: str = "cpu", batch_size: int = 16) -> None:
+    def __init__(self, path: str, device: str = "cpu", batch_size: int = 16, threads: int | None = None) -> None:
         model_path = Path(path)
         if not model_path.is_file():
             raise FileNotFoundError(f"{model_path}: no such speaker model; run `vidscribe models prepare`")
         self.path = model_path
         self.batch_size = batch_size
         self.fbank = FbankSpec.for_model(model_path)
-        self.session = ort.InferenceSession(str(model_path), providers=_providers(device))
+        options = ort.SessionOptions()
+        # `threads` per call, as every model of a CPU worker (VIDSCRIBE_TORCH_THREADS): onnxruntime's default of
+        # all cores oversubscribes them while the model slots run (456 word clips of the peer corpus, 2 cores:
+        # 4.3-4.5 CPU s on one thread, 5.7-9.1 with the default)
+        options.intra_op_num_threads = threads or 0
+        self.session = ort.InferenceSession(str(model_path), sess_options=options, providers=_providers(device))
         self.key = onnx_key(model_path)
         self.dim = self._output_dim()
 

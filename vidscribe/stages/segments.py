@@ -1,9 +1,10 @@
 """Segments: attribute the transcript to speakers and cut it into retrieval-sized pieces.
 
-Each word takes its speaker from `vidscribe.stages.word_speakers` (turns and the transcript's punctuation and
-pauses weighed together). Segments never cross a speaker change or a long pause and stay within the length
-bounds, so each belongs to one speaker and fits an embedding model's window. Text is rebuilt with Whisper's
-own spacing (`join_words`), and a segment keeps the language and any flag of the Whisper segments it holds.
+Each word takes its speaker from `vidscribe.stages.word_speakers` (turns, each word's own voice, and the
+transcript's punctuation and pauses weighed together). Segments never cross a speaker change or a long pause
+and stay within the length bounds, so each belongs to one speaker and fits an embedding model's window. Text
+is rebuilt with Whisper's own spacing (`join_words`), and a segment keeps the language and any flag of the
+Whisper segments it holds.
 """
 
 from __future__ import annotations
@@ -12,18 +13,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vidscribe.audio import AudioRef
 from vidscribe.settings import Settings, section
+from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.speakers.word_voices import word_voice_cosines
 from vidscribe.stages.word_speakers import SENTENCE_END, assign_speakers, first_appearance_order
 from vidscribe.transcript import AsrSegment, Diarization, Segment, SpeakerName, Transcript, Turn, Word, join_words
 
 SECTION = section("SegmentsSettings", "segment_max_seconds", "segment_max_chars", "segment_pause_seconds",
-                  "speaker_change_penalty")
+                  "speaker_change_penalty", "speaker_word_voice_weight", "speaker_model", "speaker_encoder",
+                  "speaker_device", "speaker_sample_clips", "speaker_clip_seconds", "window_seconds")
 
 
-def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Settings) -> list[str]:
-    """The speaker label of each of the transcript's words, in order."""
+def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Settings,
+                  audio: AudioRef | None = None) -> list[str]:
+    """The speaker label of each of the transcript's words, in order; each word's own voice weighs in when
+    the recording's `audio` is given and several speakers talk."""
     opens = [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
-    return assign_speakers(transcript.words, opens, turns, settings.speaker_change_penalty)
+    cosines = None
+    if audio is not None and settings.speaker_word_voice_weight > 0 and len({t.speaker for t in turns}) > 1:
+        cosines = word_voice_cosines(audio, transcript.words, turns, load_speaker_encoder(settings), settings)
+    return assign_speakers(transcript.words, opens, turns, settings.speaker_change_penalty, cosines,
+                           settings.speaker_word_voice_weight)
 
 
 def in_speaking_order(diarization: Diarization, transcript: Transcript, settings: Settings) -> Diarization:
@@ -68,14 +79,16 @@ def _segment(pairs: list[tuple[AsrSegment, Word]], label: str, names: dict[str, 
 
 
 def build_segments(
-    transcript: Transcript, turns: Sequence[Turn], names: dict[str, SpeakerName], settings: Settings
+    transcript: Transcript, turns: Sequence[Turn], names: dict[str, SpeakerName], settings: Settings,
+    audio: AudioRef | None = None,
 ) -> list[Segment]:
     """Cut the attributed words at speaker changes, pauses and the length bounds.
 
     Past half the maximum length a segment also ends at a sentence end, so segments read as whole thoughts.
+    `audio`: the recording, whose words' own voices then weigh in their attribution.
     """
     pairs = [(source, word) for source in transcript.segments for word in source.words]
-    labels = word_speakers(transcript, turns, settings)
+    labels = word_speakers(transcript, turns, settings, audio)
     segments: list[Segment] = []
     group: list[tuple[AsrSegment, Word]] = []
     group_label = ""

@@ -7,9 +7,9 @@ sequential decoder. On a CPU (2 cores, tiny.en, 10 min of the peer corpus, word 
 too, 31.4 s against 38.3 s on one thread, but a CPU worker runs two videos' decodes side by side (16.0 s
 against 18.5 s), and on the quality corpus its English WER is 18.4% against 17.4%: `asr_decoder=auto` keeps
 the sequential decoder there. The batched pipeline runs with Whisper's timestamps: without them a segment is
-a whole 30 s VAD chunk, and one looped phrase flagged a whole chunk of pyannote's sample. What Whisper invents over silence
-is dropped and what looks like a loop is flagged (`vidscribe.stages.asr_gates`); segments in another language
-than they were decoded as are re-decoded or flagged (`vidscribe.stages.language`).
+a whole 30 s VAD chunk, and one looped phrase flagged a whole chunk of pyannote's sample. What Whisper invents
+over silence is dropped and what looks like a loop is flagged (`vidscribe.stages.asr_gates`); segments in
+another language than they were decoded as are re-decoded or flagged (`vidscribe.stages.language`).
 """
 
 from __future__ import annotations
