@@ -91,3 +91,17 @@ def test_a_words_clip_is_centred_and_never_leaves_the_audio():
         assert len(clip) == length and clip[0] >= 0 and clip[-1] <= samples[-1]
     # a window's samples start at its offset
     assert word_clip(samples, 100.0, Word(105.0, 105.1, "yes", 0.9))[length // 2] == middle[length // 2]
+
+
+def test_speakers_are_numbered_by_the_voices_of_their_first_words(settings):
+    """pyannote's sample opens with Diane's "Hello?" and Sheila's "Hello." 1.8 s apart; its turns give both to
+    Sheila's voice, which the turns alone then numbered SPEAKER_00. The opening words' own voices put Diane
+    first, in the labels as in the words."""
+    import pyannote.audio
+
+    from vidscribe.pipeline import process_recording
+
+    wav = Path(pyannote.audio.__file__).parent / "sample" / "sample.wav"
+    segments = process_recording(str(wav), settings, until="segments").segments
+    assert [(s.speaker, s.text) for s in segments[:3]] == [
+        ("SPEAKER_00", "Hello."), ("SPEAKER_01", "Hello."), ("SPEAKER_00", "Oh, hello. I didn't know you were there.")]

@@ -148,7 +148,7 @@ def process_recording(
     done("transcribe", transcript)
     with clock.stage("diarize"):
         diarization = steps.monologue(audio, settings, transcript) or steps.diarize(audio, settings)
-        diarization = in_speaking_order(diarization, transcript, settings)
+        diarization = in_speaking_order(diarization, transcript, settings, audio)
     done("diarize", diarization)
     with clock.stage("identify"):
         names = steps.identify(audio, settings, diarization, list(profiles))

@@ -25,26 +25,38 @@ SECTION = section("SegmentsSettings", "segment_max_seconds", "segment_max_chars"
                   "speaker_device", "speaker_sample_clips", "speaker_clip_seconds", "window_seconds")
 
 
+#: the opening words whose own voices decide the speakers' order (`in_speaking_order`): about 25 s of speech
+ORDER_WORDS = 64
+
+
 def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Settings,
-                  audio: AudioRef | None = None) -> list[str]:
+                  audio: AudioRef | None = None, voiced_words: int | None = None) -> list[str]:
     """The speaker label of each of the transcript's words, in order; each word's own voice weighs in when
-    the recording's `audio` is given and several speakers talk."""
+    the recording's `audio` is given and several speakers talk (only the first `voiced_words` words', if
+    given: the others have no voice evidence)."""
+    words = transcript.words
     opens = [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
     cosines = None
     if audio is not None and settings.speaker_word_voice_weight > 0 and len({t.speaker for t in turns}) > 1:
-        cosines = word_voice_cosines(audio, transcript.words, turns, load_speaker_encoder(settings), settings)
-    return assign_speakers(transcript.words, opens, turns, settings.speaker_change_penalty, cosines,
+        heard = words[:voiced_words]
+        found = word_voice_cosines(audio, heard, turns, load_speaker_encoder(settings), settings)
+        if found is not None:  # words without a voice: equal cosines, no evidence either way
+            voiced, matrix = found
+            cosines = (voiced, np.vstack([matrix, np.zeros((len(words) - len(heard), len(voiced)))]))
+    return assign_speakers(words, opens, turns, settings.speaker_change_penalty, cosines,
                            settings.speaker_word_voice_weight)
 
 
-def in_speaking_order(diarization: Diarization, transcript: Transcript, settings: Settings) -> Diarization:
+def in_speaking_order(diarization: Diarization, transcript: Transcript, settings: Settings,
+                      audio: AudioRef | None = None) -> Diarization:
     """The diarization relabelled SPEAKER_00, 01, ... in the order the speakers' words are first heard.
 
     pyannote numbers speakers by its clusters, and its first turn may be a few milliseconds nobody reads; a
     reader expects the first voice of the transcript to be SPEAKER_00. Speakers who say no word follow, in the
-    order of their first turn.
+    order of their first turn. Given the `audio`, the opening words' own voices weigh in as in the segments
+    (`ORDER_WORDS` of them: pyannote's sample opens with two "Hello."s that its turns give to one voice).
     """
-    heard = word_speakers(transcript, diarization.turns, settings)
+    heard = word_speakers(transcript, diarization.turns, settings, audio, ORDER_WORDS)
     by_turn = [t.speaker for t in sorted(diarization.turns, key=lambda t: t.start)]
     order = first_appearance_order([*heard, *by_turn])
     if all(old == new for old, new in order.items()):
