@@ -11,8 +11,8 @@ turns had given to the wrong speaker.
 Each word is embedded on its own, centred in a clip of at least `WORD_CLIP_SECONDS` (a shorter clip says too
 little about a voice), and compared with each speaker's voice (`speaker_voices`: the centroid of a bounded
 sample of the speaker's turns). The words go through the encoder in batches, read window by window so a long
-recording never lies in memory whole. The cost is one short clip per word: 2.5 CPU s for the 416 words of a
-2 min dialogue on 2 cores with CAM++; on a GPU a few milliseconds per batch.
+recording never lies in memory whole. The cost is one short clip per word: with CAM++, 4.3-4.5 CPU s on one
+thread for the 456 words of the peer corpus's 3-voice dialogue (2.5 min); not measured on a GPU.
 """
 
 from __future__ import annotations
