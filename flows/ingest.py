@@ -18,6 +18,7 @@ from prefect.context import FlowRunContext
 from sqlalchemy import Engine
 
 from vidscribe_tasks.decode import decode_task
+from vidscribe_tasks.attribute import attribute_task
 from vidscribe_tasks.diarize import diarize_task
 from vidscribe_tasks.embed import embed_task
 from vidscribe_tasks.fetch import fetch_task
@@ -54,14 +55,15 @@ R = TypeVar("R")
 
 
 def in_cpu_pool(step: Callable[..., R]) -> Callable[..., R]:
-    """`step`, run in the worker's CPU pool: speaker ID and segments run beside other videos' GPU work."""
+    """`step`, run in the worker's CPU pool: word attribution, speaker ID and segments run beside other videos'
+    GPU work."""
     return lambda *args: get_runtime().cpu.run(step, *args)
 
 
 #: every stage as its Prefect task (cached, retried)
 TASK_STEPS = Steps(fetch=fetch_task, decode=decode_task, transcribe=transcribe_task, monologue=monologue_task,
-                   diarize=diarize_task, identify=in_cpu_pool(identify_task), segments=in_cpu_pool(segments_task),
-                   embed=embed_task, store=store_task)
+                   diarize=diarize_task, attribute=in_cpu_pool(attribute_task), identify=in_cpu_pool(identify_task),
+                   segments=in_cpu_pool(segments_task), embed=embed_task, store=store_task)
 
 
 @dataclass(frozen=True)

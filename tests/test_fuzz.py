@@ -31,6 +31,7 @@ from yt_dlp import YoutubeDL
 from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.utils import smuggle_url
 
+from vidscribe.stages.attribute import word_speakers
 from vidscribe.stages.segments import build_segments
 from vidscribe.stages.word_speakers import FALLBACK_LABEL
 from vidscribe.errors import BadInputError
@@ -356,7 +357,7 @@ def plain_settings() -> Settings:
 @given(transcript=transcripts(), turns=TURNS, names=NAMES, bounds=BOUNDS)
 def test_segments_keep_every_word_once_in_order_within_bounds(plain_settings, transcript, turns, names, bounds):
     bounded = plain_settings.model_copy(update=bounds)
-    segments = build_segments(transcript, turns, names, bounded)
+    segments = build_segments(transcript, word_speakers(transcript, turns, bounded), names, bounded)
     words = transcript.words
     assert [w for s in segments for w in s.words] == words  # nothing lost, repeated or reordered
     assert " ".join(s.text for s in segments).split() == [w.text for w in words]

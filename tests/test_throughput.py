@@ -333,7 +333,7 @@ def test_cpu_stages_run_in_the_cpu_pool(settings, voices, prefect_api, monkeypat
 
     monkeypatch.setattr(pool, "run", spy)
     ingest_video(_fresh_copy(voices.monologue, tmp_path))
-    assert [name for name, _ in ran] == ["identify", "segments"]
+    assert [name for name, _ in ran] == ["attribute", "identify", "segments"]
     assert all(thread.startswith("cpu-pool") for _, thread in ran)
 
 

@@ -23,13 +23,14 @@ from vidscribe.audio import AudioRef
 from vidscribe.progress import EventBus
 from vidscribe.settings import Settings
 from vidscribe.speakers.matching import Profile
+from vidscribe.stages.attribute import attribute_words
 from vidscribe.stages.decode import decode_recording
 from vidscribe.stages.diarize import diarize
 from vidscribe.stages.embed import embed_segments
 from vidscribe.stages.fetch import Fetched, fetch
 from vidscribe.stages.identify import identify_speakers
 from vidscribe.stages.monologue import check_monologue
-from vidscribe.stages.segments import build_segments, in_speaking_order
+from vidscribe.stages.segments import build_segments
 from vidscribe.stages.store import store
 from vidscribe.stages.transcribe import transcribe
 from vidscribe.timing import stage_body
@@ -37,7 +38,8 @@ from vidscribe.transcript import Diarization, Segment, SpeakerName, Transcript
 from vidscribe.video import VideoInfo
 
 Step = Literal["fetch", "decode", "transcribe", "diarize", "identify", "segments", "embed", "store"]
-#: the steps in order; `diarize` is the monologue check, then pyannote when it is not one
+#: the steps in order; `diarize` is the monologue check, then pyannote when it is not one, then each word's
+#: speaker (`Steps.attribute`)
 STEPS: tuple[Step, ...] = ("fetch", "decode", "transcribe", "diarize", "identify", "segments", "embed", "store")
 Hook = Callable[[Step, object], None]
 
@@ -51,6 +53,7 @@ class Steps:
     transcribe: Callable[..., Transcript]
     monologue: Callable[..., Diarization | None]
     diarize: Callable[..., Diarization]
+    attribute: Callable[..., Diarization]
     identify: Callable[..., dict[str, SpeakerName]]
     segments: Callable[..., list[Segment]]
     embed: Callable[..., np.ndarray]
@@ -59,7 +62,8 @@ class Steps:
 
 #: every stage as its plain function: no Prefect, no pool (the baseline, scripts, the long-recording benchmark)
 PLAIN = Steps(fetch=fetch, decode=decode_recording, transcribe=transcribe, monologue=check_monologue,
-              diarize=diarize, identify=identify_speakers, segments=build_segments, embed=embed_segments, store=store)
+              diarize=diarize, attribute=attribute_words, identify=identify_speakers, segments=build_segments,
+              embed=embed_segments, store=store)
 
 
 def timed(steps: Steps, bus: EventBus) -> Steps:
@@ -148,13 +152,13 @@ def process_recording(
     done("transcribe", transcript)
     with clock.stage("diarize"):
         diarization = steps.monologue(audio, settings, transcript) or steps.diarize(audio, settings)
-        diarization = in_speaking_order(diarization, transcript, settings, audio)
+        diarization = steps.attribute(audio, settings, transcript, diarization)
     done("diarize", diarization)
     with clock.stage("identify"):
         names = steps.identify(audio, settings, diarization, list(profiles))
     done("identify", names)
     with clock.stage("segments"):
-        segments = steps.segments(transcript, diarization.turns, names, settings, audio)
+        segments = steps.segments(transcript, diarization.word_speakers, names, settings)
     done("segments", segments)
     recording = Recording(info, audio, transcript, diarization, names, segments)
     if until == "segments":

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Word:
@@ -101,6 +103,11 @@ class Diarization:
     turns: tuple[Turn, ...]
     skipped: bool = False
     reason: str = ""
+    #: each transcript word's speaker, in order, once the words are attributed (`vidscribe.stages.attribute`)
+    word_speakers: tuple[str, ...] = ()
+    #: each speaker's voice (`vidscribe.speakers.voices`) where the attribution computed it: identification
+    #: reuses it instead of running the speaker encoder again
+    voices: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     @property
     def speakers(self) -> list[str]:
@@ -108,7 +115,9 @@ class Diarization:
 
     def relabelled(self, labels: dict[str, str]) -> "Diarization":
         """The same diarization with each speaker label replaced by `labels[label]`."""
-        return replace(self, turns=tuple(replace(t, speaker=labels.get(t.speaker, t.speaker)) for t in self.turns))
+        return replace(self, turns=tuple(replace(t, speaker=labels.get(t.speaker, t.speaker)) for t in self.turns),
+                       word_speakers=tuple(labels.get(label, label) for label in self.word_speakers),
+                       voices={labels.get(label, label): voice for label, voice in self.voices.items()})
 
 
 @dataclass(frozen=True)

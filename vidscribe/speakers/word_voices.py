@@ -8,16 +8,24 @@ window). The speaker encoder hears the word itself. Measured on the quality and 
 clips): the word's true speaker had the higher cosine for 97-100% of the words, and for most of the words the
 turns had given to the wrong speaker.
 
-Each word is embedded on its own, centred in a clip of at least `WORD_CLIP_SECONDS` (a shorter clip says too
-little about a voice), and compared with each speaker's voice (`speaker_voices`: the centroid of a bounded
-sample of the speaker's turns). The words go through the encoder in batches, read window by window so a long
-recording never lies in memory whole. The cost is one short clip per word: with CAM++, 4.3-4.5 CPU s on one
-thread for the 456 words of the peer corpus's 3-voice dialogue (2.5 min); not measured on a GPU.
+Each word is embedded on its own, in a clip of `WORD_CLIP_SECONDS` centred on it, and compared with each
+speaker's voice (`vidscribe.speakers.voices`: the centroid of a bounded sample of the speaker's turns). Every clip has
+the same length, so the clips batch fully (the ONNX encoder batches only clips of one length). The words go
+through the encoder read window by window, so a long recording never lies in memory whole. The cost is one
+short clip per word: with CAM++, 3.6-3.8 CPU s on one thread for the 456 words of the peer corpus's 3-voice
+dialogue (2.5 min); not measured on a GPU.
+
+A voice sampled from 3 s clips is not quite what a 0.4 s clip of the same voice sounds like to the encoder,
+so once the words are attributed each voice is estimated again from the word clips given to it
+(`WordVoices.refined`), and the words are attributed a second time: words at the wrong speaker on the quality
+and peer corpora went from 14 to 10 (voice pair B's quick 46 s cut from 2 to 2, pyannote's sample from 1 to
+0). The second pass costs no encoder call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,48 +33,70 @@ from vidscribe.audio import SAMPLE_RATE, AudioRef
 from vidscribe.settings import Settings
 from vidscribe.speakers.encoder import SpeakerEncoder
 from vidscribe.speakers.factory import speaker_slot
-from vidscribe.speakers.voices import speaker_voices
-from vidscribe.transcript import Turn, Word
+from vidscribe.speakers.matching import centroid
+from vidscribe.transcript import Word
 from vidscribe.windows import plan_windows
 
-#: the shortest clip a word is heard in (seconds, centred on the word). Words at the wrong speaker on the quality
-#: and peer corpora (weight 60): 13 with 0.3 s clips, 10 with 0.4 and 0.5 s, 18 with 0.7 s (the neighbour's
-#: voice fills a longer clip; a shorter one says too little of a voice)
-WORD_CLIP_SECONDS = 0.5
-#: a word's clip reaches this far past its timestamps (seconds), which tiny.en places up to 0.1 s off
-WORD_PAD_SECONDS = 0.05
+#: the clip a word is heard in (seconds, centred on the word). Words at the wrong speaker on the quality and
+#: peer corpora (weight 60, before the voices are refined): 13 with 0.3 s clips, 10 with 0.4 and 0.5 s (each
+#: widened to the word plus 0.05 s a side), 18 with 0.7 s (the neighbour's voice fills a longer clip; a shorter
+#: one says too little of a voice); 14 with clips of exactly 0.4 s, which batch fully and cost 12% less
+WORD_CLIP_SECONDS = 0.4
+#: the fewest words a speaker needs for its voice to be estimated again from them (`WordVoices.refined`)
+REFINE_MIN_WORDS = 8
 
 
 def word_clip(samples: np.ndarray, offset: float, word: Word) -> np.ndarray:
     """The clip of `samples` (which start at `offset` seconds) a word is heard in: centred on the word, and
     moved inside the samples where it would reach past them (Whisper may time a last word past the end)."""
-    length = round(max(word.end - word.start + 2 * WORD_PAD_SECONDS, WORD_CLIP_SECONDS) * SAMPLE_RATE)
+    length = round(WORD_CLIP_SECONDS * SAMPLE_RATE)
     middle = round(((word.start + word.end) / 2 - offset) * SAMPLE_RATE)
     start = min(max(middle - length // 2, 0), max(len(samples) - length, 0))
     return samples[start:start + length]
 
 
-def word_voice_cosines(audio: AudioRef, words: Sequence[Word], turns: Sequence[Turn], encoder: SpeakerEncoder,
-                       settings: Settings) -> tuple[list[str], np.ndarray] | None:
-    """The speakers with a voice, and each word's cosine to each of their voices (words x speakers).
+@dataclass(frozen=True)
+class WordVoices:
+    """The speakers with a voice, their voices (speakers x dim) and each word's own vector (words x dim)."""
 
-    None when fewer than two speakers have enough speech for a voice: there is nothing to tell apart.
+    speakers: list[str]
+    voices: np.ndarray
+    vectors: np.ndarray
+
+    def cosines(self) -> tuple[list[str], np.ndarray]:
+        """The speakers and each word's cosine to their voices (words x speakers), as the word tagger takes them."""
+        return self.speakers, self.vectors @ self.voices.T
+
+    def refined(self, labels: Sequence[str]) -> WordVoices:
+        """The voices estimated again as the centroid of the word vectors attributed to each speaker (one with
+        fewer than `REFINE_MIN_WORDS` words keeps its voice)."""
+        given = np.asarray(labels)
+        voices = np.stack([
+            centroid(self.vectors[given == label]) if np.count_nonzero(given == label) >= REFINE_MIN_WORDS
+            else voice for label, voice in zip(self.speakers, self.voices)
+        ])
+        return WordVoices(self.speakers, voices, self.vectors)
+
+
+def word_voices(audio: AudioRef, words: Sequence[Word], voices: dict[str, np.ndarray], encoder: SpeakerEncoder,
+                settings: Settings) -> WordVoices | None:
+    """Each word's own vector beside the speakers' `voices` (`speaker_voices`).
+
+    None when fewer than two speakers have a voice (too little speech for a clip): there is nothing to tell
+    apart.
     """
-    voices = speaker_voices(audio.load(), turns, encoder, settings)
     if len(voices) < 2 or not words:
         return None
     speakers = sorted(voices)
-    matrix = np.stack([voices[label] for label in speakers])
     windows = plan_windows(audio, settings.window_seconds)
     middles = np.array([(word.start + word.end) / 2 for word in words]) * SAMPLE_RATE
     home = np.clip(np.searchsorted([w.start for w in windows], middles, side="right") - 1, 0, len(windows) - 1)
-    cosines = np.zeros((len(words), len(speakers)), dtype=np.float32)
+    vectors = np.zeros((len(words), len(voices[speakers[0]])), dtype=np.float32)
     for number, window in enumerate(windows):
         inside = np.flatnonzero(home == number)
         if not len(inside):
             continue
         samples = audio.read(window.start, window.stop)
         with speaker_slot(settings):
-            vectors = encoder.embed([word_clip(samples, window.offset, words[i]) for i in inside])
-        cosines[inside] = vectors @ matrix.T
-    return speakers, cosines
+            vectors[inside] = encoder.embed([word_clip(samples, window.offset, words[i]) for i in inside])
+    return WordVoices(speakers, np.stack([voices[label] for label in speakers]), vectors)

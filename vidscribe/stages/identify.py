@@ -26,10 +26,12 @@ def identify_speakers(
     """Map each diarization label to an enrolled name, or to a stable anonymous label."""
     encoder = load_speaker_encoder(settings)
     usable = [p for p in profiles if p.key == encoder.key]
-    labels = diarization.speakers  # SPEAKER_00, 01, ...: already in speaking order (pipeline.in_speaking_order)
+    labels = diarization.speakers  # SPEAKER_00, 01, ...: already in speaking order (stages.attribute)
 
-    # nothing to match against: skip the model entirely
-    voices = speaker_voices(audio.load(), diarization.turns, encoder, settings) if usable else {}
+    # nothing to match against: skip the model entirely; the word attribution's voices when it computed them
+    voices = {}
+    if usable:
+        voices = diarization.voices or speaker_voices(audio.load(), diarization.turns, encoder, settings)
 
     names: dict[str, SpeakerName] = {}
     unknown = 0

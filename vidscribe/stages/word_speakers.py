@@ -126,7 +126,7 @@ def assign_speakers(words: Sequence[Word], segment_starts: Sequence[bool], turns
 
     `segment_starts[i]` says word i opens a Whisper segment; `penalty` is the cost of a speaker change with
     no sign of one (setting `speaker_change_penalty`); `cosines` are the voiced speakers and each word's
-    cosine to their voices (`word_voice_cosines`), weighed by `voice_weight`.
+    cosine to their voices (`WordVoices.cosines`), weighed by `voice_weight`.
     """
     index = TurnIndex(turns)
     speakers = sorted({t.speaker for t in index.turns})

@@ -41,9 +41,9 @@ from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings
 
 #: stages whose run time is the work itself; `store` is the database's share of the overhead
-WORK_STAGES = ("fetch", "decode", "transcribe", "monologue", "diarize", "identify", "segments", "embed")
+WORK_STAGES = ("fetch", "decode", "transcribe", "monologue", "diarize", "attribute", "identify", "segments", "embed")
 #: stages that run the speaker encoder (its time counts as model time when it runs on the CPU)
-SPEAKER_STAGES = ("monologue", "identify")
+SPEAKER_STAGES = ("monologue", "attribute", "identify")
 TARGET_SPEEDUP = 2.0
 TARGET_OVERHEAD_PERCENT = 10.0
 
