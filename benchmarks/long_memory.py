@@ -4,7 +4,7 @@
 
 Why a fresh process per recording: peak RSS (`ru_maxrss`) only ever grows, so each recording is processed
 by its own child process, which loads the offline models, runs `vidscribe.pipeline.process_recording` up to
-the segments (fetch, decode, transcribe, the monologue check and diarization (forced on), identify, segments;
+the segments (fetch, decode, transcribe, the monologue check and diarization (forced on), attribute, identify, segments;
 plain functions, no Prefect server), and reports its peak RSS after each step. The recordings are real speech,
 compressed as a download would be: `tests/speech.py`'s conversation (espeak-ng's two voices and pyannote's two-speaker
 sample, 2.7 minutes) looped to the length and encoded to Opus. Everything runs offline on the CPU.

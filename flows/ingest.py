@@ -17,8 +17,8 @@ from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
 from sqlalchemy import Engine
 
-from vidscribe_tasks.decode import decode_task
 from vidscribe_tasks.attribute import attribute_task
+from vidscribe_tasks.decode import decode_task
 from vidscribe_tasks.diarize import diarize_task
 from vidscribe_tasks.embed import embed_task
 from vidscribe_tasks.fetch import fetch_task

@@ -19,6 +19,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, task
@@ -44,10 +45,11 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def code_version(fn: Callable[..., Any]) -> str:
-    """The package version plus a hash of the stage's module source: editing a stage invalidates its cache."""
-    source = Path(inspect.getsourcefile(fn) or "").read_bytes()
-    return f"{__version__}-{_digest(source)}"
+def code_version(fn: Callable[..., Any], *helpers: ModuleType) -> str:
+    """The package version plus a hash of the stage's module source and of the `helpers` holding its logic:
+    editing a stage, or a module its results follow from, invalidates its cache."""
+    files = [inspect.getsourcefile(fn), *(inspect.getsourcefile(module) for module in helpers)]
+    return f"{__version__}-{_digest(b''.join(Path(file or '').read_bytes() for file in files))}"
 
 
 @dataclass
@@ -95,7 +97,8 @@ def retryable_task(fn: Callable[P, R], name: str, **options: Any) -> Task[P, R]:
                 retry_condition_fn=retry_unless_bad_input, **options)
 
 
-def stage_task(fn: Callable[P, R], name: str, section: type[Section]) -> Task[P, R]:
-    """A stage `fn(audio?, settings, ...)` as a cached, retryable task; the plain function stays `.fn`."""
-    policy = StagePolicy(stage=name, section=section, version=code_version(fn))
+def stage_task(fn: Callable[P, R], name: str, section: type[Section], *helpers: ModuleType) -> Task[P, R]:
+    """A stage `fn(audio?, settings, ...)` as a cached, retryable task; the plain function stays `.fn`.
+    `helpers`: the modules besides the stage's own whose code its results follow from (see `code_version`)."""
+    policy = StagePolicy(stage=name, section=section, version=code_version(fn, *helpers))
     return retryable_task(fn, name, cache_policy=policy, persist_result=True)

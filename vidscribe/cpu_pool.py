@@ -1,4 +1,5 @@
-"""The CPU pool: speaker identification and segment building run here, beside the GPU work of other videos.
+"""The CPU pool: word attribution, speaker identification and segment building run here, beside the GPU work
+of other videos.
 
 Why a pool rather than the video's own thread: a backfill keeps several videos in flight, and their CPU
 stages must not take more cores than the machine has (`cpu_workers`, one fewer than the cores by default, so

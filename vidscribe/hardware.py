@@ -71,7 +71,7 @@ def tuned_values(profile: HardwareProfile, hw: Hardware) -> dict[str, float]:
     by_ram = max(1, int(hw.ram_mib // 4096))
     wanted = 3 if tier in ("cpu", "gpu-16gb") else 6
     values["backfill_parallel"] = max(1, min(wanted, by_ram))
-    # The CPU pool (speaker ID, segments) leaves one core to decoding and the model thread.
+    # The CPU pool (attribution, speaker ID, segments) leaves one core to decoding and the model thread.
     values["cpu_workers"] = max(1, hw.cpu_cores - 1)
     if tier == "cpu":
         values.update(cpu_model_threads(hw.cpu_cores))

@@ -1,6 +1,10 @@
 """The pipeline's table of contents: one recording from source to stored, speaker-attributed, embedded segments.
 
-    fetch -> decode -> transcribe -> monologue check or diarize -> identify -> segments -> embed -> store
+    fetch -> decode -> transcribe -> monologue check or diarize -> attribute -> identify -> segments -> embed
+    -> store
+
+(The attribution runs inside the `diarize` clock block: stored stage seconds and the step hooks count it as
+diarization, who speaks when down to each word; its own task body is timed as `attribute`.)
 
 Why one function for every caller: the Prefect flow (`flows/ingest.py`), the benchmark's sequential baseline
 and the long-recording benchmark all run these stages in this order; written once, they cannot drift apart.

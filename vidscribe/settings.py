@@ -193,7 +193,7 @@ class Settings(BaseSettings):
     # Orchestration and GPU scheduling (the hardware profile fills the counts and batch sizes left unset)
     hardware_profile: HardwareProfile = Field("auto", description="auto, cpu, gpu-16gb, gpu-80gb or none")
     backfill_parallel: int = Field(2, ge=1, le=64, description="videos in flight at once in one backfill")
-    cpu_workers: int = Field(1, ge=1, le=256, description="threads of the CPU pool (speaker ID, segments)")
+    cpu_workers: int = Field(1, ge=1, le=256, description="threads of the CPU pool (attribution, speaker ID, segments)")
     # Model calls side by side (issue #14): on a CPU, two calls on one core each beat one call on two cores
     # (2 cores: two 90 s transcriptions 9.3 s at once, 15.0 s one after another), so the cpu tier runs as many
     # calls at once as it has slots, each with cores / slots threads. On a GPU: one call at a time.

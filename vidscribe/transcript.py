@@ -107,7 +107,7 @@ class Diarization:
     word_speakers: tuple[str, ...] = ()
     #: each speaker's voice (`vidscribe.speakers.voices`) where the attribution computed it: identification
     #: reuses it instead of running the speaker encoder again
-    voices: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    voices: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def speakers(self) -> list[str]:

@@ -9,17 +9,18 @@ clips): the word's true speaker had the higher cosine for 97-100% of the words, 
 turns had given to the wrong speaker.
 
 Each word is embedded on its own, in a clip of `WORD_CLIP_SECONDS` centred on it, and compared with each
-speaker's voice (`vidscribe.speakers.voices`: the centroid of a bounded sample of the speaker's turns). Every clip has
-the same length, so the clips batch fully (the ONNX encoder batches only clips of one length). The words go
-through the encoder read window by window, so a long recording never lies in memory whole. The cost is one
-short clip per word: with CAM++, 3.6-3.8 CPU s on one thread for the 456 words of the peer corpus's 3-voice
-dialogue (2.5 min); not measured on a GPU.
+speaker's voice (`vidscribe.speakers.voices`: the centroid of a bounded sample of the speaker's turns).
+Every clip has the same length, so the clips batch fully (the ONNX encoder batches only clips of one
+length). The words go through the encoder read window by window, so a long recording never lies in memory
+whole. The cost is one short clip per word: with CAM++, 3.6-3.8 CPU s on one thread for the 456 words of the
+peer corpus's 3-voice dialogue (2.5 min); not measured on a GPU.
 
 A voice sampled from 3 s clips is not quite what a 0.4 s clip of the same voice sounds like to the encoder,
 so once the words are attributed each voice is estimated again from the word clips given to it
 (`WordVoices.refined`), and the words are attributed a second time: words at the wrong speaker on the quality
-and peer corpora went from 14 to 10 (voice pair B's quick 46 s cut from 2 to 2, pyannote's sample from 1 to
-0). The second pass costs no encoder call.
+and peer corpora went from 14 to 10 (pyannote's sample from 1 to 0). The second pass costs no encoder call.
+In the quality benchmark, with both changes, voice pair B's quick 46 s cut went from 6 to 3 of 134 words at
+the wrong speaker.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def word_clip(samples: np.ndarray, offset: float, word: Word) -> np.ndarray:
     return samples[start:start + length]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WordVoices:
     """The speakers with a voice, their voices (speakers x dim) and each word's own vector (words x dim)."""
 
@@ -82,8 +83,8 @@ def word_voices(audio: AudioRef, words: Sequence[Word], voices: dict[str, np.nda
                 settings: Settings) -> WordVoices | None:
     """Each word's own vector beside the speakers' `voices` (`speaker_voices`).
 
-    None when fewer than two speakers have a voice (too little speech for a clip): there is nothing to tell
-    apart.
+    None when fewer than two speakers have a voice (too little speech for a clip), or there are no words:
+    there is nothing to tell apart.
     """
     if len(voices) < 2 or not words:
         return None

@@ -52,7 +52,8 @@ def attribute_words(audio: AudioRef | None, settings: Settings, transcript: Tran
     `speaker_word_voice_weight` above 0).
     """
     voices, heard = {}, None
-    if audio is not None and settings.speaker_word_voice_weight > 0 and len(diarization.speakers) > 1:
+    if (audio is not None and settings.speaker_word_voice_weight > 0 and len(diarization.speakers) > 1
+            and transcript.words):
         encoder = load_speaker_encoder(settings)
         voices = speaker_voices(audio.load(), diarization.turns, encoder, settings)
         heard = word_voices(audio, transcript.words, voices, encoder, settings)

@@ -1,8 +1,10 @@
 """Identify speakers: put enrolled names on diarized speakers.
 
 Each diarized speaker gets ONE embedding: the centroid of a bounded, batched sample of its turns (see
-`vidscribe.speakers.voices`), never one per transcript chunk. All speakers' clips go through the encoder
-together, so a video costs a handful of batched calls whatever its length.
+`vidscribe.speakers.voices`), never one per transcript chunk. The word attribution has computed them for
+every recording where several speakers talk (`Diarization.voices`), and they are reused; otherwise all
+speakers' clips go through the encoder together, so a video costs a handful of batched calls whatever its
+length.
 """
 
 from __future__ import annotations

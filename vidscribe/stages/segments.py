@@ -58,7 +58,7 @@ def build_segments(
     group: list[tuple[AsrSegment, Word]] = []
     group_label = ""
     chars = 0
-    for (source, word), label in zip(pairs, labels):
+    for (source, word), label in zip(pairs, labels, strict=True):
         if group and (label != group_label or source.flag != group[-1][0].flag or not within_bounds(
             group[0][1].start, group[-1][1].end, chars, word.start, word.end, len(word.text) + 1, settings,
         )):

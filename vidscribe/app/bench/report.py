@@ -4,14 +4,14 @@ Definitions (the README's Benchmark section repeats them):
 - audio hours per wall hour: audio of the videos done / the run's wall time (enumeration to last store).
 - stage seconds: each stage function's own run time (its `StageRun` bodies, `vidscribe.timing`), summed over videos.
 - model seconds: seconds the GPU slot was held, per model (`scheduler.jobs`; a model loaded inside the slot
-  counts), plus, when the speaker encoder runs on the CPU outside the slot, the run time of the two stages
-  that run it (monologue probes, identify): an upper bound of the encoder's own time.
+  counts), plus, when the speaker encoder runs on the CPU outside the slot, the run time of the stages
+  that run it (monologue probes, attribute, identify): an upper bound of the encoder's own time.
 - model-slot busy: slot-held seconds / wall. GPU busy and peak VRAM come from NVML over the run; the steady
   VRAM level is the median of the model calls' peaks.
 - overhead (Prefect plus database): per video, its wall time (pipeline: its `ingest-video` flow run from
   creation to end; baseline: its loop) minus the run time of its work stages (fetch, decode, transcribe,
-  monologue, diarize, identify, segments, embed), summed over videos. It splits into: outside the stage blocks
-  (flow-run creation and state changes, the claim, the video rows, the report artifact); inside the stage
+  monologue, diarize, attribute, identify, segments, embed), summed over videos. It splits into: outside the
+  stage blocks (flow-run creation and state changes, the claim, the video rows, the report artifact); inside the stage
   blocks but outside the stage bodies (task-run creation and states, cache keys, result persistence, the
   voice-profile query, waiting for the CPU pool); and the store stage (the database transaction).
 """
