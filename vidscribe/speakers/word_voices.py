@@ -83,10 +83,10 @@ def word_voices(audio: AudioRef, words: Sequence[Word], voices: dict[str, np.nda
                 settings: Settings) -> WordVoices | None:
     """Each word's own vector beside the speakers' `voices` (`speaker_voices`).
 
-    None when fewer than two speakers have a voice (too little speech for a clip), or there are no words:
-    there is nothing to tell apart.
+    None when fewer than two speakers have a voice (too little speech for a clip): there is nothing to tell
+    apart.
     """
-    if len(voices) < 2 or not words:
+    if len(voices) < 2:
         return None
     speakers = sorted(voices)
     windows = plan_windows(audio, settings.window_seconds)

@@ -34,7 +34,7 @@ def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Setti
     words = transcript.words
     opens = [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
     penalty, weight = settings.speaker_change_penalty, settings.speaker_word_voice_weight
-    if heard is None or weight <= 0:
+    if heard is None:  # (a weight of 0 is the tagger's to ignore)
         return assign_speakers(words, opens, turns, penalty)
     labels = assign_speakers(words, opens, turns, penalty, heard.cosines(), weight)
     return assign_speakers(words, opens, turns, penalty, heard.refined(labels).cosines(), weight)
