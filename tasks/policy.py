@@ -3,8 +3,8 @@
 Why a cache policy of our own: Prefect's default `INPUTS` policy would hash the whole waveform (or a file path as
 a string, missing edits to the file). A stage's output depends on exactly these: the audio's content hash, the
 settings section the stage reads (`vidscribe.settings.section`), its upstream results (a transcript, turns,
-profiles) and the stage's code. Retrying a failed flow run therefore resumes at the failed stage: every
-earlier stage is a cache hit.
+profiles) and the code of the stage and of the stage logic it imports (`logic_modules`). Retrying a failed
+flow run therefore resumes at the failed stage: every earlier stage is a cache hit.
 
 Every task body is timed as a stage run (`vidscribe.timing.stage_body`): the benchmark subtracts the bodies from
 a video's flow time to measure what orchestration and the database cost.
@@ -12,14 +12,14 @@ a video's flow time to measure what orchestration and the database cost.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
-import inspect
+import importlib.util
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, task
@@ -45,11 +45,47 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def code_version(fn: Callable[..., Any], *helpers: ModuleType) -> str:
-    """The package version plus a hash of the stage's module source and of the `helpers` holding its logic:
-    editing a stage, or a module its results follow from, invalidates its cache."""
-    files = [inspect.getsourcefile(fn), *(inspect.getsourcefile(module) for module in helpers)]
-    return f"{__version__}-{_digest(b''.join(Path(file or '').read_bytes() for file in files))}"
+#: the packages that hold stage logic: a stage's cache key hashes each of their modules the stage imports
+LOGIC_PACKAGES = ("vidscribe.stages.", "vidscribe.speakers.")
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of module `name`; None when `name` is no module (an imported function or constant)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # the parent is a module, not a package: `name` is an attribute of it
+        return None
+    return Path(spec.origin) if spec is not None and spec.origin else None
+
+
+def logic_modules(module: str) -> dict[str, Path]:
+    """`module` and, transitively, every module of `LOGIC_PACKAGES` it imports, with their source files.
+
+    Read from the import statements (lazy and type-checking ones included), so that a constant imported from
+    another module counts too: the segments stage cuts at `word_speakers.SENTENCE_END`; the attribute stage is
+    a thin wrapper of `word_speakers` and `word_voices`. Listing such modules by hand missed some."""
+    found: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = None if name in found else _module_file(name)
+        if path is None:
+            continue
+        found[name] = path
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                todo += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+        todo = [candidate for candidate in todo if candidate.startswith(LOGIC_PACKAGES)]
+    return dict(sorted(found.items()))
+
+
+def code_version(fn: Callable[..., Any]) -> str:
+    """The package version plus a hash of the source of the stage's module and of the stage logic it imports
+    (`logic_modules`): editing a stage, or a module its results follow from, invalidates its cache."""
+    files = logic_modules(fn.__module__).values()
+    return f"{__version__}-{_digest(b''.join(path.read_bytes() for path in files))}"
 
 
 @dataclass
@@ -97,8 +133,7 @@ def retryable_task(fn: Callable[P, R], name: str, **options: Any) -> Task[P, R]:
                 retry_condition_fn=retry_unless_bad_input, **options)
 
 
-def stage_task(fn: Callable[P, R], name: str, section: type[Section], *helpers: ModuleType) -> Task[P, R]:
-    """A stage `fn(audio?, settings, ...)` as a cached, retryable task; the plain function stays `.fn`.
-    `helpers`: the modules besides the stage's own whose code its results follow from (see `code_version`)."""
-    policy = StagePolicy(stage=name, section=section, version=code_version(fn, *helpers))
+def stage_task(fn: Callable[P, R], name: str, section: type[Section]) -> Task[P, R]:
+    """A stage `fn(audio?, settings, ...)` as a cached, retryable task; the plain function stays `.fn`."""
+    policy = StagePolicy(stage=name, section=section, version=code_version(fn))
     return retryable_task(fn, name, cache_policy=policy, persist_result=True)

@@ -14,8 +14,8 @@ from vidscribe.speakers.word_voices import REFINE_MIN_WORDS, WORD_CLIP_SECONDS, 
 from vidscribe.stages.attribute import attribute_words, word_speakers
 from vidscribe.stages.decode import decode
 from vidscribe.stages.transcribe import transcribe
-from vidscribe.stages.word_speakers import assign_speakers, voice_evidence
-from vidscribe.transcript import Diarization, Turn, Word
+from vidscribe.stages.word_speakers import assign_speakers, heard_spans, voice_evidence
+from vidscribe.transcript import AsrSegment, Diarization, Transcript, Turn, Word
 
 #: voice pair B of the quality corpus, where pyannote left 4 of 13 short replies inside the other voice's turn
 ASKER, REPLIER = PAIR_B
@@ -81,6 +81,18 @@ def test_a_words_voice_outweighs_the_turns_only_when_it_is_clear(settings):
     assert voice_evidence(["A", "B"], (["A", "B"], np.array([[0.5, 0.7]])), 60.0).ravel() == pytest.approx([-12.0, 0.0])
 
 
+def test_a_word_whisper_gave_no_duration_is_heard_between_its_neighbours(settings):
+    # Whisper's alignment collapsed "Yes." onto one frame at the end of B's reply (between A's two lines)
+    words = [Word(0.1, 0.9, "Hello there.", 0.9), Word(2.95, 2.95, "Yes.", 0.9), Word(3.0, 3.8, "Well, then.", 0.9)]
+    spans = heard_spans(words)
+    assert [(w.start, w.end) for w in spans] == [(0.1, 0.9), (0.9, 3.0), (3.0, 3.8)]
+    assert spans[1].text == "Yes." and heard_spans([Word(1.0, 1.0, "Hi.", 0.9)])[0] == Word(1.0, 1.0, "Hi.", 0.9)
+    transcript = Transcript("en", 1.0, 4.0, (AsrSegment(0.1, 3.8, "Hello there. Yes. Well, then.", -0.2, 0.01, 1.2,
+                                                         tuple(words)),))
+    turns = [Turn(0.0, 1.0, "A"), Turn(1.0, 2.9, "B"), Turn(2.9, 4.0, "A")]
+    assert word_speakers(transcript, turns, settings) == ["A", "B", "A"]  # at 2.95 s alone: mostly A's turn
+
+
 def test_a_words_clip_is_centred_and_never_leaves_the_audio():
     samples = np.arange(10 * SAMPLE_RATE, dtype=np.float32)
     length = round(WORD_CLIP_SECONDS * SAMPLE_RATE)
@@ -115,15 +127,22 @@ def test_voices_are_estimated_again_from_the_words_given_to_each_speaker():
 def test_speakers_are_numbered_by_the_voices_of_their_first_words(settings):
     """pyannote's sample opens with Diane's "Hello?" and Sheila's "Hello." 1.8 s apart; its turns give both to
     Sheila's voice, which the turns alone then numbered SPEAKER_00. The opening words' own voices put Diane
-    first, in the labels as in the words."""
+    first, in the labels as in the words. (Whether tiny.en hears Sheila's "Hello." differs from one CPU to
+    another, so the words are checked against the sample's reference, whichever are heard.)"""
     import pyannote.audio
 
+    from vidscribe.app.bench.quality.reference import read_stm
     from vidscribe.pipeline import process_recording
 
-    wav = Path(pyannote.audio.__file__).parent / "sample" / "sample.wav"
-    segments = process_recording(str(wav), settings, until="segments").segments
-    assert [(s.speaker, s.text) for s in segments[:3]] == [
-        ("SPEAKER_00", "Hello."), ("SPEAKER_01", "Hello."), ("SPEAKER_00", "Oh, hello. I didn't know you were there.")]
+    folder = Path(pyannote.audio.__file__).parent / "sample"
+    segments = process_recording(str(folder / "sample.wav"), settings, until="segments").segments
+    opening = [t for t in read_stm(folder / "sample.stm") if t.end <= 11.0]  # "Hello?" ... "Neither did I."
+    expected = {"Diane": "SPEAKER_00", "Sheila": "SPEAKER_01"}
+    heard = [(w.text, segment.speaker, turn.speaker) for segment in segments for w in segment.words
+             for turn in opening if turn.start <= (w.start + w.end) / 2 <= turn.end]
+    print(heard)
+    assert sum(said == "Diane" for *_, said in heard) >= 5 and sum(said == "Sheila" for *_, said in heard) >= 3
+    assert [(text, label) for text, label, said in heard if label != expected[said]] == []
 
 
 def test_identification_reuses_the_voices_the_attribution_computed(settings, missed_reply):

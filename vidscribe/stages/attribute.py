@@ -18,7 +18,7 @@ from vidscribe.settings import Settings, section
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.voices import speaker_voices
 from vidscribe.speakers.word_voices import WordVoices, word_voices
-from vidscribe.stages.word_speakers import assign_speakers, first_appearance_order
+from vidscribe.stages.word_speakers import assign_speakers, first_appearance_order, heard_spans
 from vidscribe.transcript import Diarization, Transcript, Turn
 
 SECTION = section("AttributeSettings", "speaker_change_penalty", "speaker_word_voice_weight", "speaker_model",
@@ -30,8 +30,9 @@ def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Setti
                   heard: WordVoices | None = None) -> list[str]:
     """The speaker label of each of the transcript's words, in order. Given the words' own voices (`heard`),
     the words are attributed once with the speakers' sampled voices, then again with voices estimated from
-    the words themselves (see `vidscribe.speakers.word_voices`)."""
-    words = transcript.words
+    the words themselves (see `vidscribe.speakers.word_voices`). Each word is placed where it must have been
+    said (`heard_spans`), as `heard` must be."""
+    words = heard_spans(transcript.words)
     opens = [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
     penalty, weight = settings.speaker_change_penalty, settings.speaker_word_voice_weight
     if heard is None:  # (a weight of 0 is the tagger's to ignore)
@@ -56,7 +57,7 @@ def attribute_words(audio: AudioRef | None, settings: Settings, transcript: Tran
             and transcript.words):
         encoder = load_speaker_encoder(settings)
         voices = speaker_voices(audio.load(), diarization.turns, encoder, settings)
-        heard = word_voices(audio, transcript.words, voices, encoder, settings)
+        heard = word_voices(audio, heard_spans(transcript.words), voices, encoder, settings)
     labels = word_speakers(transcript, diarization.turns, settings, heard)
     by_turn = [t.speaker for t in sorted(diarization.turns, key=lambda t: t.start)]
     order = first_appearance_order([*labels, *by_turn])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -52,6 +53,8 @@ PAUSE_BONUS_PER_SECOND = 2.5
 MAX_PAUSE_SECONDS = 1.0
 #: the cheapest a speaker change can ever be
 MIN_CHANGE_COST = 0.1
+#: a word timed shorter than this (one 20 ms Whisper frame) was collapsed by the alignment (see `heard_spans`)
+COLLAPSED_SECONDS = 0.02
 
 
 class TurnIndex:
@@ -83,6 +86,26 @@ class TurnIndex:
             if gap <= reach and gap < near.get(turn.speaker, math.inf):
                 near[turn.speaker] = gap
         return near
+
+
+def heard_spans(words: Sequence[Word]) -> list[Word]:
+    """The words with the span each must have been said in: a word Whisper timed with no duration is widened
+    to the gap between its neighbours.
+
+    Why: Whisper's word times come from aligning its tokens to the audio frames (cross-attention, dynamic time
+    warping), and where that alignment collapses a word onto one frame the frame is often not where the word
+    was said ("Yes," timed at 5.55 s, said at 5.00-5.33 s, right after a turn change). The word surely lies
+    between the end of the word before and the start of the word after, so the turns and its voice clip are
+    read there. Measured on the quality and peer corpora (10 dialogues and pyannote's sample, 2,601 words): words
+    at the wrong speaker 19 -> 16, no item worse. The stored times stay Whisper's.
+    """
+    spans = list(words)
+    for i, word in enumerate(words):
+        if word.end - word.start < COLLAPSED_SECONDS:
+            before = words[i - 1].end if i else word.start
+            after = words[i + 1].start if i + 1 < len(words) else word.end
+            spans[i] = replace(word, start=min(before, word.start), end=max(after, word.end))
+    return spans
 
 
 def evidence(word: Word, index: TurnIndex, speakers: Sequence[str], floor: float = FLOOR) -> np.ndarray:
