@@ -41,6 +41,10 @@ def test_gate_drops_silence_flags_loops_and_keeps_speech(settings):
     assert kept[2].flag == "repeated phrase 'the rest of' x3 (a decoding loop)"
     assert kept[3].flag.startswith("repeated phrase 'la' x10")
     assert gate((segment("a b c d e f", compression_ratio=2.5),), settings)[0].flag.startswith("repetitive text")
+    # punctuation alone says nothing, however Whisper scored it (its "." over music); any script's word does
+    only_punctuation = (segment("."), segment(" ..."), segment("¿?", avg_logprob=-0.2))
+    assert [s.text for s in gate((*only_punctuation, segment("Yes?")), settings)] == ["Yes?"]
+    assert len(gate((segment("."), segment("東京。"), segment("Привет.")), settings)) == 2
 
 
 def test_doubtful_runs_grow_over_nearly_doubtful_neighbours(settings):

@@ -10,6 +10,8 @@ to choose a temperature fallback, and keeps the last attempt whatever it scored)
 - dropped: Whisper itself says the window holds no speech (no-speech probability above `asr_no_speech_prob`
   and a log-probability below `asr_min_avg_logprob`, the rule openai/whisper uses to skip silent windows) and
   the segment's own words are doubtful (`vidscribe.stages.language.doubtful`);
+- dropped: a segment without a word, only punctuation (Whisper writes "." over music: a plucked arpeggio
+  came out as one "." at a log-probability of -0.99999, a hair above the silence rule's -1.0);
 - flagged, kept with the reason: a repeated phrase (`repeated_phrase`), a compression ratio above
   `asr_max_compression_ratio` (the text is more repetitive than speech is), and speech in a language the model
   does not know (`vidscribe.stages.language`). Search leaves flagged segments out unless asked.
@@ -75,7 +77,7 @@ def gate(segments: tuple[AsrSegment, ...], settings: Settings) -> tuple[AsrSegme
     such as speech in another language, is kept: that segment is speech, whatever Whisper made of it)."""
     kept = []
     for segment in segments:
-        if not segment.flag and is_silence(segment, settings):
+        if not _tokens(segment.text) or (not segment.flag and is_silence(segment, settings)):
             continue
         reason = suspicion(segment, settings)
         kept.append(replace(segment, flag=segment.flag or reason) if reason else segment)
