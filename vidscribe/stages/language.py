@@ -150,10 +150,15 @@ def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: 
     identifier = load_identifier(asr, settings)
     replaced: dict[int, tuple[AsrSegment, ...]] = {}
     in_runs = {i for run in runs for i in run}
-    for run in runs:
+    runs.reverse()  # a stack: each run in order, and a mixed run's segments before the next run
+    while runs:
+        run = runs.pop()
         first, last = segments[run[0]], segments[run[-1]]
+        if any(i in replaced for i in run):  # taken by a run found earlier in another language
+            continue
         language, probability, _ = identifier.detect_language(audio=_span(samples, first.start, last.end))
         if probability < MIN_LANGUAGE_PROBABILITY or language == first.language:
+            runs += _alone(run, segments)
             continue
         run = _grown(run, segments, samples, identifier, language, in_runs)
         in_runs.update(run)  # a later run must not grow back over what this one took (it would be stored twice)
@@ -169,6 +174,17 @@ def check_languages(segments: tuple[AsrSegment, ...], samples: np.ndarray, asr: 
             replaced[run[0]] = tuple(replace(segments[i], language=language, flag=flag) for i in run)
         replaced.update({i: () for i in run[1:]})
     return tuple(s for i, segment in enumerate(segments) for s in replaced.get(i, (segment,)))
+
+
+def _alone(run: list[int], segments: tuple[AsrSegment, ...]) -> list[list[int]]:
+    """The segments of a run heard as its decoded language, each to be identified on its own (in order, for the
+    stack) where it holds `MIN_SPEECH_SECONDS` of audio: a run can mix the languages. Where tiny.en fails
+    Whisper's checks on a 30 s window, every segment of it is sampled, so its English and German sentences
+    form one run, heard as English as a whole (seen on an AMD EPYC: the German half stored as English
+    nonsense)."""
+    if len(run) < 2:
+        return []
+    return [[i] for i in reversed(run) if segments[i].end - segments[i].start >= MIN_SPEECH_SECONDS]
 
 
 def _grown(run: list[int], segments: tuple[AsrSegment, ...], samples: np.ndarray, identifier: WhisperModel,
