@@ -13,7 +13,8 @@ fallback temperature, whose words can come out sure ("We will see you in the nex
 through tiny.en); without this, whether such a recording was flagged depended on the draw (CI stop 22).
 
 Consecutive doubtful segments are identified together, up to Whisper's 30 s window (one encoder pass, and
-more speech makes the identification surer). A run found to be in another language is re-decoded in it when
+more speech makes the identification surer); a run heard as its decoded language has its segments identified
+again one by one (`_alone`), as a run can mix languages. A run found to be in another language is re-decoded in it when
 the ASR model knows it (a multilingual model; the new decoding is kept only if its words are surer than the
 old ones', because identification on a few unclear seconds can be wrong: French heard as Thai), else kept
 flagged with a reason that names the language and the settings to change. The identifier is Whisper itself:
