@@ -40,7 +40,13 @@ def test_gate_drops_silence_flags_loops_and_keeps_speech(settings):
     assert [s.flag for s in kept[:2]] == [None, None]
     assert kept[2].flag == "repeated phrase 'the rest of' x3 (a decoding loop)"
     assert kept[3].flag.startswith("repeated phrase 'la' x10")
-    assert gate((segment("a b c d e f", compression_ratio=2.5),), settings)[0].flag.startswith("repetitive text")
+    # the compression ratio is the segment's own text's: faster-whisper's figure is its whole window's, and a
+    # window that ended in a loop scored 2.7 for clean sentences beside it
+    counting = ("One apple, two apples, one pear, two pears, one apple, two pears, one pear, two apples, one apple, "
+                "two apples, one pear, two pears, one apple, two apples, one pear, two pears.")
+    assert repeated_phrase(counting) is None
+    assert gate((segment(counting),), settings)[0].flag == "repetitive text (compression ratio 3.3 > 2.4)"
+    assert gate((segment("We planted tomatoes along the fence.", compression_ratio=2.7),), settings)[0].flag is None
     # punctuation alone says nothing, however Whisper scored it (its "." over music); any script's word does
     only_punctuation = (segment("."), segment(" ..."), segment("¿?", avg_logprob=-0.2))
     assert [s.text for s in gate((*only_punctuation, segment("Yes?")), settings)] == ["Yes?"]
@@ -66,6 +72,9 @@ def test_doubtful_runs_grow_over_nearly_doubtful_neighbours(settings):
     # a segment Whisper sampled is identified however sure its words (its text is one random draw)
     drawn = replace(at(5.0, 0.95), temperature=1.0)
     assert doubtful_runs((at(0.0, 0.95), drawn, at(10.0, 0.95)), settings) == [[1]]
+    # so is a beam search's text that failed Whisper's checks (the fallback that would sample it is off)
+    for failed in (replace(at(5.0, 0.95), avg_logprob=-1.2), replace(at(5.0, 0.95), compression_ratio=2.7)):
+        assert doubtful_runs((at(0.0, 0.95), failed, at(10.0, 0.95)), settings) == [[1]]
 
 
 def test_the_batched_decoder_keeps_whispers_segments(settings, sample):
@@ -80,3 +89,25 @@ def test_the_batched_decoder_keeps_whispers_segments(settings, sample):
     assert len(kept) >= 3 and max(s.end - s.start for s in kept) < 12
     words = " ".join(s.text for s in kept).lower()
     assert "chicago" in words and "new jersey" in words
+
+
+@pytest.mark.parametrize("fallback, temperature", [(False, 0.0), (True, (0.0, 0.2, 0.4, 0.6, 0.8, 1.0))])
+def test_the_temperature_fallback_is_a_setting(settings, fallback, temperature):
+    """The options handed to faster-whisper: by default the beam search only (the same audio, the same
+    transcript); with the fallback on, Whisper's temperatures, whose draws differ from run to run."""
+    import numpy as np
+
+    from vidscribe.stages.transcribe import _decode
+
+    class Recorder:  # a WhisperModel's surface that `_decode` uses, recording what it is asked
+        model = type("Model", (), {"device": "cpu"})()
+        options: dict = {}
+
+        def transcribe(self, samples: np.ndarray, **options: object) -> tuple[list, object]:
+            self.options = options
+            return [], type("Info", (), {"language": "en"})()
+
+    recorder = Recorder()
+    _decode(recorder, np.zeros(16000, np.float32), settings.model_copy(update={"asr_temperature_fallback": fallback}),
+            "en")
+    assert recorder.options["temperature"] == temperature and recorder.options["beam_size"] == settings.asr_beam_size

@@ -39,8 +39,8 @@ def test_both_runs_process_every_video_and_store_the_same_transcripts(report):
     for run in (base, pipe):
         assert (run["videos_done"], run["videos_failed"]) == (2, 0)
         assert all(v["status"] == "done" and v["segments"] > 0 and v["words"] > 0 for v in run["videos"])
-    # The same models on the same audio: the same segments, or (Whisper's temperature fallback samples, and a
-    # diarized monologue may be cut differently) transcripts within a few words of each other.
+    # The same models on the same audio: the same segments, or (a diarized monologue may be cut differently)
+    # transcripts within a few words of each other.
     segments = {v["source_id"]: v["segments"] for v in base["videos"]}
     assert set(report["transcript_wer"]) == set(segments)
     for video in pipe["videos"]:

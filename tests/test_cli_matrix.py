@@ -123,8 +123,7 @@ def world(settings, prefect_api, tmp_path_factory) -> Iterator[World]:
         "speech": clip(folder, "speech.wav", "Bees visit thousands of flowers to fill a single jar of honey."),
         "long": folder / "long.wav",
     }
-    # distinct sentences: repeated text compresses like a hallucination loop, and Whisper then falls back to
-    # sampling at a higher temperature (a transcript that changes from run to run)
+    # distinct sentences: repeated text compresses like a hallucination loop, and is flagged
     long_speech = np.concatenate([speak(line, ALICE_VOICE) for _, line in DIALOGUE])
     sf.write(files["long"], long_speech, SAMPLE_RATE)
     ffmpeg("-i", str(files["speech"]), "-af", "volume=0.95", "-ac", "8", "-ar", "48000", str(folder / "8ch.wav"))

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
                                                                "is above asr_no_speech_prob is dropped as silence")
     asr_no_speech_prob: float = Field(0.6, ge=0, le=1, description="see asr_min_avg_logprob")
     asr_max_compression_ratio: float = Field(2.4, gt=1, description="a more repetitive segment is flagged")
+    asr_temperature_fallback: bool = Field(
+        False, description="on: a window whose beam search fails Whisper's checks is decoded again by sampling, a "
+                           "new random draw each run; off: the beam search's text is kept, for the gates and the "
+                           "language check to judge, and the same audio always gives the same transcript")
     asr_hallucination_silence_seconds: float | None = Field(
         2.0, gt=0, description="faster-whisper skips silences longer than this around suspected hallucinations")
     language_id_model: str | None = Field(

@@ -45,8 +45,8 @@ class AsrSegment:
     #: why this segment may not be what was said (a loop, speech in another language, ...); None: clean.
     #: Flagged segments are stored with the reason, and search leaves them out unless asked.
     flag: str | None = None
-    #: the temperature Whisper kept this segment's decoding at: above 0 when the beam search's text failed
-    #: Whisper's own checks (compression ratio, log-probability) and the text is a random draw of the fallback
+    #: the temperature Whisper kept this segment's decoding at: above 0 (only with `asr_temperature_fallback`)
+    #: when the beam search's text failed Whisper's own checks and the text is a random draw of the fallback
     temperature: float = 0.0
 
     def shifted(self, seconds: float) -> "AsrSegment":

@@ -8,9 +8,10 @@ each. Whisper's log-probability cannot pick the doubtful ones, because faster-wh
 whole 30 s decoding window, shared by its segments; the words' own probabilities can: a segment whose median
 word probability is below `asr_min_word_probability` is doubtful (espeak English through tiny.en: 0.83 and
 above; German through it: 0.51 and below; pyannote's real two-voice sample: 0.91 and above). So is a segment
-Whisper had to sample: its beam search failed Whisper's own checks, and the text kept is one random draw at a
-fallback temperature, whose words can come out sure ("We will see you in the next video." for espeak German
-through tiny.en); without this, whether such a recording was flagged depended on the draw (CI stop 22).
+whose window's beam search failed Whisper's own checks (`failed_checks`): with the temperature fallback on, its
+text is one random draw whose words can come out sure ("We will see you in the next video." for espeak German
+through tiny.en; without this, whether such a recording was flagged depended on the draw, CI stop 22); with it
+off (the default) the beam search's text stays, and the window's figures still say it failed.
 
 Consecutive doubtful segments are identified together, up to Whisper's 30 s window (one encoder pass, and
 more speech makes the identification surer); a run heard as its decoded language has its segments identified
@@ -70,9 +71,18 @@ def doubtful(segment: AsrSegment, settings: Settings) -> bool:
     return median_word_probability(segment) < settings.asr_min_word_probability
 
 
+def failed_checks(segment: AsrSegment, settings: Settings) -> bool:
+    """Whether the beam search's text failed Whisper's own checks (the ones that choose a temperature fallback):
+    a log-probability below `asr_min_avg_logprob` or a compression ratio above `asr_max_compression_ratio`.
+    With the fallback on, such a window was sampled instead (`temperature` above 0)."""
+    return (segment.temperature > 0 or segment.avg_logprob < settings.asr_min_avg_logprob
+            or segment.compression_ratio > settings.asr_max_compression_ratio)
+
+
 def suspect(segment: AsrSegment, settings: Settings) -> bool:
-    """Whether the segment's language is worth identifying: doubtful words, or a sampled decoding."""
-    return segment.temperature > 0 or doubtful(segment, settings)
+    """Whether the segment's language is worth identifying: doubtful words, or a decoding that failed
+    Whisper's checks."""
+    return failed_checks(segment, settings) or doubtful(segment, settings)
 
 
 def doubtful_runs(segments: tuple[AsrSegment, ...], settings: Settings) -> list[list[int]]:

@@ -35,9 +35,13 @@ if TYPE_CHECKING:  # imported where a model loads: a run with nothing to transcr
 
 #: the settings that change a transcript: part of the stage's cache key
 SECTION = section("TranscribeSettings", "asr_model", "device", "compute_type", "asr_decoder", "asr_batch_size",
-                  "asr_beam_size", "language", "asr_min_avg_logprob", "asr_no_speech_prob", "asr_max_compression_ratio",
-                  "asr_hallucination_silence_seconds", "asr_min_word_probability", "language_id_model",
-                  "window_seconds")
+                  "asr_beam_size", "asr_temperature_fallback", "language", "asr_min_avg_logprob", "asr_no_speech_prob",
+                  "asr_max_compression_ratio", "asr_hallucination_silence_seconds", "asr_min_word_probability",
+                  "language_id_model", "window_seconds")
+
+
+#: faster-whisper's (and openai/whisper's) fallback temperatures, used when `asr_temperature_fallback` is on
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def load_whisper(settings: Settings) -> WhisperModel:
@@ -57,7 +61,8 @@ def transcribe_waveform(samples: np.ndarray, settings: Settings) -> Transcript:
 def _decode(model: WhisperModel, samples: np.ndarray, settings: Settings,
             language: str | None) -> tuple[tuple[AsrSegment, ...], TranscriptionInfo]:
     """Whisper's segments of `samples` in `language` (None: detected), with words and Whisper's spacing."""
-    options = dict(language=language, beam_size=settings.asr_beam_size, vad_filter=True, word_timestamps=True)
+    options = dict(language=language, beam_size=settings.asr_beam_size, vad_filter=True, word_timestamps=True,
+                   temperature=FALLBACK_TEMPERATURES if settings.asr_temperature_fallback else 0.0)
     if settings.asr_decoder == "batched" or (settings.asr_decoder == "auto" and model.model.device == "cuda"):
         from faster_whisper import BatchedInferencePipeline
 
