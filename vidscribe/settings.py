@@ -117,8 +117,8 @@ class Settings(BaseSettings):
     asr_max_compression_ratio: float = Field(2.4, gt=1, description="a more repetitive segment is flagged")
     asr_temperature_fallback: bool = Field(
         False, description="on: a window whose beam search fails Whisper's checks is decoded again by sampling, a "
-                           "new random draw each run; off: the beam search's text is kept, for the gates and the "
-                           "language check to judge, and the same audio always gives the same transcript")
+                           "new random draw each run; off: only a recording whose beam search looped is, and "
+                           "every other recording gives the same transcript every run")
     asr_hallucination_silence_seconds: float | None = Field(
         2.0, gt=0, description="faster-whisper skips silences longer than this around suspected hallucinations")
     language_id_model: str | None = Field(

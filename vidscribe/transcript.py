@@ -45,7 +45,7 @@ class AsrSegment:
     #: why this segment may not be what was said (a loop, speech in another language, ...); None: clean.
     #: Flagged segments are stored with the reason, and search leaves them out unless asked.
     flag: str | None = None
-    #: the temperature Whisper kept this segment's decoding at: above 0 (only with `asr_temperature_fallback`)
+    #: the temperature Whisper kept this segment's decoding at: above 0 (with `asr_temperature_fallback`, or a loop)
     #: when the beam search's text failed Whisper's own checks and the text is a random draw of the fallback
     temperature: float = 0.0
 

@@ -11,7 +11,8 @@ above; German through it: 0.51 and below; pyannote's real two-voice sample: 0.91
 whose window's beam search failed Whisper's own checks (`failed_checks`): with the temperature fallback on, its
 text is one random draw whose words can come out sure ("We will see you in the next video." for espeak German
 through tiny.en; without this, whether such a recording was flagged depended on the draw, CI stop 22); with it
-off (the default) the beam search's text stays, and the window's figures still say it failed.
+off (the default, unless the text looped) the beam search's text stays, and the window's figures still say it
+failed.
 
 Consecutive doubtful segments are identified together, up to Whisper's 30 s window (one encoder pass, and
 more speech makes the identification surer); a run heard as its decoded language has its segments identified

@@ -23,7 +23,7 @@ from vidscribe.errors import BadInputError
 from vidscribe.oom import with_oom_fallback
 from vidscribe.runtime import get_runtime
 from vidscribe.settings import Settings, section
-from vidscribe.stages.asr_gates import gate
+from vidscribe.stages.asr_gates import gate, suspicion
 from vidscribe.stages.language import check_languages, foreign_language_flag, unheard_language
 from vidscribe.stages.whisper_models import load_faster_whisper
 from vidscribe.transcript import AsrSegment, Transcript, Word
@@ -87,6 +87,20 @@ def _decode(model: WhisperModel, samples: np.ndarray, settings: Settings,
 
 
 def _transcribe(model: WhisperModel, samples: np.ndarray, settings: Settings) -> Transcript:
+    """The beam search's transcript; where it looped, Whisper's own remedy instead.
+
+    The temperature fallback samples, and CTranslate2's seed does not reach its worker threads, so a sampled
+    text differs from run to run. With `asr_temperature_fallback` off it is used only when the beam search's
+    text holds a loop (`suspicion`): tiny.en's beam search wrote "beep" x74 for a 4 s sentence at 0.8 volume,
+    and a sampled decoding heard the sentence. Everything else gives the same transcript every run.
+    """
+    transcript = _transcribe_once(model, samples, settings)
+    if settings.asr_temperature_fallback or not any(suspicion(s, settings) for s in transcript.segments):
+        return transcript
+    return _transcribe_once(model, samples, settings.model_copy(update={"asr_temperature_fallback": True}))
+
+
+def _transcribe_once(model: WhisperModel, samples: np.ndarray, settings: Settings) -> Transcript:
     segments, info = _decode(model, samples, settings, settings.language or None)
 
     def redecode(audio: np.ndarray, language: str) -> tuple[AsrSegment, ...]:
