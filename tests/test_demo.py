@@ -7,9 +7,25 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.db_fixtures import make_settings
+from vidscribe.db import stop_embedded_server
 
 
-def test_demo_prints_the_transcript_and_hits_and_nothing_else(tmp_path):
+@pytest.fixture
+def demo_home(tmp_path: Path) -> Iterator[Path]:
+    """The new user's home; the embedded server the demo leaves running (by design: the next command reuses
+    it) is stopped afterwards, so the suite leaves no PostgreSQL behind."""
+    yield tmp_path
+    stop_embedded_server(make_settings(tmp_path / "data"))
+
+
+def test_demo_prints_the_transcript_and_hits_and_nothing_else(demo_home):
+    tmp_path = demo_home
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PREFECT_", "XDG_")) and key != "DO_NOT_TRACK"}
     env.update({"HOME": str(tmp_path), "VIDSCRIBE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "80"})
