@@ -10,7 +10,9 @@ import soundfile as sf
 
 from vidscribe.app.bench.speech import PAIR_B, speak
 from vidscribe.audio import SAMPLE_RATE
-from vidscribe.speakers.word_voices import REFINE_MIN_WORDS, WORD_CLIP_SECONDS, WordVoices, word_clip
+from vidscribe.speakers.factory import load_speaker_encoder
+from vidscribe.speakers.word_voices import (REFINE_MIN_WORDS, UTTERANCE_MAX_SECONDS, WORD_CLIP_SECONDS, WordVoices,
+                                           short_utterances, utterance_clip, word_clip, word_voices)
 from vidscribe.stages.attribute import attribute_words, word_speakers
 from vidscribe.stages.decode import decode
 from vidscribe.stages.transcribe import transcribe
@@ -170,3 +172,35 @@ def test_identification_reuses_the_voices_the_attribution_computed(settings, mis
                               [Enrolled("Replier", encoder.key, voices["SPEAKER_01"])])
     assert names["SPEAKER_01"].name == "Replier" and names["SPEAKER_01"].confidence == pytest.approx(1.0)
     assert not names["SPEAKER_00"].known
+
+
+def test_short_multi_word_segments_are_the_utterances_heard_whole():
+    def words(*spans: tuple[float, float]) -> list[Word]:
+        return [Word(a, b, "w", 0.9) for a, b in spans]
+
+    heard = words((0.0, 0.3), (0.4, 0.9),  # a 0.9 s reply of two words: heard whole
+                  (1.0, 1.2),  # a one-word segment: its word clip says as much
+                  (1.3, 1.4), (1.42, 1.5),  # two words in 0.2 s, shorter than a word's clip
+                  (2.0, 2.5), (2.5, 3.0), (3.0, 3.6))  # 1.6 s: long enough to hold a turn change
+    starts = [True, False, True, True, False, True, False, False]
+    assert short_utterances(heard, starts) == [range(0, 2)]
+    assert UTTERANCE_MAX_SECONDS < 1.6
+
+
+def test_an_utterances_words_share_the_vector_of_its_whole_clip(settings, tmp_path):
+    reply, question = speak("Right, exactly.", REPLIER), speak(LINES[0][1], ASKER)
+    path = tmp_path / "reply.wav"
+    sf.write(path, np.concatenate([reply, np.zeros(SAMPLE_RATE // 10, dtype=np.float32), question]), SAMPLE_RATE)
+    audio = decode(path, settings.audio_cache_dir)
+    middle, end = len(reply) / SAMPLE_RATE / 2, len(reply) / SAMPLE_RATE
+    words = [Word(0.0, middle, "Right,", 0.9), Word(middle, end, "exactly.", 0.9),
+             Word(end + 0.1, end + 0.6, "Kneading", 0.9)]
+    encoder = load_speaker_encoder(settings)
+    voices = {"A": encoder.embed([question])[0], "B": encoder.embed([reply])[0]}
+    heard = word_voices(audio, words, voices, encoder, settings, [range(0, 2)])
+    whole = encoder.embed([utterance_clip(audio.load(), 0.0, words, range(0, 2))])[0]
+    assert heard.vectors[0] == pytest.approx(whole, abs=1e-5) and heard.vectors[1] == pytest.approx(whole, abs=1e-5)
+    alone = word_voices(audio, words, voices, encoder, settings)
+    assert heard.vectors[2] == pytest.approx(alone.vectors[2], abs=1e-5)  # the other words keep their own clips
+    assert not np.allclose(alone.vectors[0], whole, atol=1e-3)
+    assert len(utterance_clip(audio.load(), 0.0, words, range(0, 2))) == round(end * SAMPLE_RATE)

@@ -17,13 +17,18 @@ from vidscribe.audio import AudioRef
 from vidscribe.settings import Settings, section
 from vidscribe.speakers.factory import load_speaker_encoder
 from vidscribe.speakers.voices import speaker_voices
-from vidscribe.speakers.word_voices import WordVoices, word_voices
+from vidscribe.speakers.word_voices import WordVoices, short_utterances, word_voices
 from vidscribe.stages.word_speakers import assign_speakers, first_appearance_order, heard_spans
 from vidscribe.transcript import Diarization, Transcript, Turn
 
 SECTION = section("AttributeSettings", "speaker_change_penalty", "speaker_word_voice_weight", "speaker_model",
                   "speaker_encoder", "speaker_device", "speaker_sample_clips", "speaker_clip_seconds",
                   "window_seconds")
+
+
+def segment_starts(transcript: Transcript) -> list[bool]:
+    """For each of the transcript's words, whether it opens a Whisper segment."""
+    return [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
 
 
 def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Settings,
@@ -33,7 +38,7 @@ def word_speakers(transcript: Transcript, turns: Sequence[Turn], settings: Setti
     the words themselves (see `vidscribe.speakers.word_voices`). Each word is placed where it must have been
     said (`heard_spans`), as `heard` must be."""
     words = heard_spans(transcript.words)
-    opens = [i == 0 for segment in transcript.segments for i in range(len(segment.words))]
+    opens = segment_starts(transcript)
     penalty, weight = settings.speaker_change_penalty, settings.speaker_word_voice_weight
     if heard is None:  # (a weight of 0 is the tagger's to ignore)
         return assign_speakers(words, opens, turns, penalty)
@@ -57,7 +62,9 @@ def attribute_words(audio: AudioRef | None, settings: Settings, transcript: Tran
             and transcript.words):
         encoder = load_speaker_encoder(settings)
         voices = speaker_voices(audio.load(), diarization.turns, encoder, settings)
-        heard = word_voices(audio, heard_spans(transcript.words), voices, encoder, settings)
+        words = heard_spans(transcript.words)
+        heard = word_voices(audio, words, voices, encoder, settings,
+                            short_utterances(words, segment_starts(transcript)))
     labels = word_speakers(transcript, diarization.turns, settings, heard)
     by_turn = [t.speaker for t in sorted(diarization.turns, key=lambda t: t.start)]
     order = first_appearance_order([*labels, *by_turn])
