@@ -25,12 +25,11 @@ def demo_home(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_demo_prints_the_transcript_and_hits_and_nothing_else(demo_home):
-    tmp_path = demo_home
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PREFECT_", "XDG_")) and key != "DO_NOT_TRACK"}
-    env.update({"HOME": str(tmp_path), "VIDSCRIBE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "80"})
+    env.update({"HOME": str(demo_home), "VIDSCRIBE_DATA_DIR": str(demo_home / "data"), "COLUMNS": "80"})
     result = subprocess.run([sys.executable, "-m", "vidscribe", "demo"], capture_output=True, text=True, env=env,
-                            cwd=tmp_path, timeout=600)
+                            cwd=demo_home, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == ""  # no traceback, no warning, no log line
     lines = result.stdout.splitlines()

@@ -121,14 +121,18 @@ def word_voices(audio: AudioRef, words: Sequence[Word], voices: dict[str, np.nda
     middles = np.array([(word.start + word.end) / 2 for word in words]) * SAMPLE_RATE
     home = np.clip(np.searchsorted([w.start for w in windows], middles, side="right") - 1, 0, len(windows) - 1)
     vectors = np.zeros((len(words), len(voices[speakers[0]])), dtype=np.float32)
+    alone = np.ones(len(words), dtype=bool)  # a word of an utterance needs no clip of its own
+    for span in utterances:
+        alone[span.start:span.stop] = False
     for number, window in enumerate(windows):
-        inside = np.flatnonzero(home == number)
-        if not len(inside):
+        inside = np.flatnonzero((home == number) & alone)
+        whole = [span for span in utterances if home[span[0]] == number]
+        if not len(inside) and not whole:
             continue
         samples = audio.read(window.start, window.stop)
-        whole = [span for span in utterances if home[span[0]] == number]
         with speaker_slot(settings):
-            vectors[inside] = encoder.embed([word_clip(samples, window.offset, words[i]) for i in inside])
+            if len(inside):
+                vectors[inside] = encoder.embed([word_clip(samples, window.offset, words[i]) for i in inside])
             if whole:
                 heard = encoder.embed([utterance_clip(samples, window.offset, words, span) for span in whole])
                 for span, vector in zip(whole, heard):
